@@ -1,0 +1,29 @@
+"""redline: red-team, audit and gate AI models before they ship.
+
+    from redline import scan
+    result = scan(target="local", suite="quick")
+
+Importing redline does not import torch; backends load their heavy dependencies on use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from .engine.scan import ScanResult
+
+
+def scan(target: str = "local", suite: str = "quick", db: str | None = None, **options: Any) -> ScanResult:
+    """Run a scan and return its run id and counts; options are the fields of `ScanConfig`."""
+    from .engine.scan import ScanConfig, run_scan
+
+    batch_size = options.pop("batch_size", 32)
+    concurrency = options.pop("concurrency", None)
+    config = ScanConfig(target=target, suite=suite, **options)
+    return run_scan(config, db=db, batch_size=batch_size, concurrency=concurrency)
+
+
+__all__ = ["__version__", "scan"]

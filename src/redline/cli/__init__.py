@@ -1,0 +1,1 @@
+"""The `redline` command: thin typer commands over the library."""

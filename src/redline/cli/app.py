@@ -1,0 +1,42 @@
+"""The typer application object and shared CLI helpers (console, errors, options)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from ..errors import RedlineError
+
+app = typer.Typer(
+    name="redline",
+    help="Red-team, audit and gate AI models before they ship.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console(stderr=False)
+err_console = Console(stderr=True)
+
+DB_HELP = "Results database: a SQLite path or a SQLAlchemy URL (postgresql+psycopg://...). Default: ./redline.db"
+
+
+def fail(message: str) -> None:
+    """Raise a user-facing error (one line, exit code 2)."""
+    raise RedlineError(message)
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    """Write JSON to a file, or to stdout when path is '-'."""
+    text = json.dumps(data, indent=2, default=str)
+    if str(path) == "-":
+        sys.stdout.write(text + "\n")
+        return
+    try:
+        Path(path).write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise RedlineError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -1,0 +1,226 @@
+"""`redline scan`, `runs`, `show`, `export`."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+from sqlalchemy import func, select
+
+from ..engine.scan import ScanConfig, run_scan
+from ..results import get_run, load_attempts, resolve_run_id
+from ..store.db import Store
+from ..store.models import Attempt, Run
+from ..summary import run_summary
+from .app import DB_HELP, app, console, err_console, fail, write_json
+from .tables import summary_table
+
+
+def print_summary(summary: dict) -> None:
+    console.print(
+        f"run [bold]{summary['run_id']}[/bold]  target {summary['target']}  suite {summary['suite']}  "
+        f"judge {summary['judge']}  status {summary['status']}"
+    )
+    console.print(
+        f"attempts {summary['attempts']}/{summary['planned']}  errors {summary['errors']}  "
+        f"unscorable {summary['unscorable']}"
+    )
+    console.print(summary_table("By category", summary["categories"], "category"))
+    console.print(summary_table("By attack", summary["attacks"], "attack"))
+
+
+def load_summary(db: str | None, run_ref: str) -> dict:
+    store = Store(db)
+    try:
+        run_id = resolve_run_id(store, run_ref)
+        return run_summary(get_run(store, run_id), load_attempts(store, run_id))
+    finally:
+        store.close()
+
+
+@app.command()
+def scan(
+    target: str = typer.Option("local", help="Target spec: local, local:PATH, openai:MODEL@URL, python:mod:fn"),
+    suite: str = typer.Option("quick", help="Suite name or suite YAML file"),
+    behaviors: str = typer.Option(None, "--behaviors", help="Behaviors file (YAML, CSV, JSONL; public formats)"),
+    fmt: str = typer.Option(None, "--format", help="Format of --behaviors (auto-detected by columns)"),
+    attack: list[str] = typer.Option(None, "--attack", help="Attack spec(s), overriding the suite's"),
+    samples: int = typer.Option(None, help="Samples per (behavior, attack, variant)"),
+    judge: str = typer.Option(None, help="Judge spec (default: the suite's, else the default judge)"),
+    db: str = typer.Option(None, help=DB_HELP),
+    limit: int = typer.Option(None, help="Only the first N behaviors"),
+    batch_size: int = typer.Option(32, min=1, help="Batch size for local targets"),
+    concurrency: int = typer.Option(None, min=1, help="Requests in flight for remote targets"),
+    max_new_tokens: int = typer.Option(None, min=1, help="Token budget per reply"),
+    seed: int = typer.Option(0, help="Seed for sampling and planning"),
+    resume: str = typer.Option(None, help="Resume RUN_ID (or 'last'): complete its plan"),
+    retry_errors: bool = typer.Option(False, help="With --resume: run errored attempts again"),
+    summary_json: str = typer.Option(None, help="Write the summary as JSON to this path"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or tables"),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout"),
+) -> None:
+    """Run a red-team scan (or resume one) and print attack success by category and attack."""
+    config = None
+    if not resume:
+        config = ScanConfig(
+            target=target,
+            suite=suite,
+            behaviors_file=behaviors,
+            behaviors_format=fmt,
+            attacks=list(attack) if attack else None,
+            samples=samples,
+            limit=limit,
+            seed=seed,
+            judge=judge,
+            max_new_tokens=max_new_tokens,
+        )
+    elif retry_errors is False and any(
+        v is not None for v in (behaviors, samples, limit, judge, max_new_tokens)
+    ):
+        fail("--resume takes the plan from the stored run; drop the plan options")
+    show_progress = not quiet and not as_json
+    progress = Progress(
+        TextColumn("[bold]scan"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=not show_progress,
+    )
+    task = progress.add_task("scan", total=None, start=False, visible=False)
+
+    def on_run(run_id: str) -> None:
+        if not quiet and not as_json:
+            err_console.print(f"run id: {run_id}")
+
+    def on_start(total: int, done: int) -> None:
+        progress.update(task, total=total, completed=done, visible=True)
+        progress.start_task(task)
+
+    with progress:
+        result = run_scan(
+            config,
+            db=db,
+            resume=resume,
+            retry_errors=retry_errors,
+            batch_size=batch_size,
+            concurrency=concurrency,
+            on_run=on_run,
+            on_start=on_start,
+            on_progress=lambda n: progress.advance(task, n),
+        )
+    summary = load_summary(db, result.run_id)
+    summary["throughput"] = {
+        "executed": result.stats.executed,
+        "seconds": round(result.stats.seconds, 3),
+        "generated_tokens": result.stats.generated_tokens,
+    }
+    if summary_json:
+        write_json(summary_json, summary)
+    if as_json:
+        write_json("-", summary)
+    elif not quiet:
+        print_summary(summary)
+    if result.stats.interrupted:
+        err_console.print(f"interrupted: resume with `redline scan --resume {result.run_id}`")
+        raise typer.Exit(130)
+
+
+@app.command()
+def runs(
+    db: str = typer.Option(None, help=DB_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
+) -> None:
+    """List runs, newest first."""
+    store = Store(db)
+    try:
+        with store.session() as s:
+            counts = dict(s.execute(select(Attempt.run_id, func.count()).group_by(Attempt.run_id)).all())
+            rows = s.scalars(select(Run).order_by(Run.created_at.desc(), Run.id.desc())).all()
+            items = [
+                {
+                    "run_id": r.id,
+                    "kind": r.kind,
+                    "created_at": r.created_at.isoformat(timespec="seconds"),
+                    "status": r.status,
+                    "target": r.target,
+                    "suite": r.suite,
+                    "attempts": counts.get(r.id, 0),
+                    "planned": r.planned,
+                }
+                for r in rows
+            ]
+    finally:
+        store.close()
+    if as_json:
+        write_json("-", items)
+        return
+    table = Table(title="Runs", title_justify="left")
+    for col in ("run_id", "kind", "created_at", "status", "target", "suite", "attempts"):
+        table.add_column(col)
+    for it in items:
+        table.add_row(*(str(it[c]) if c != "attempts" else f"{it['attempts']}/{it['planned']}" for c in
+                        ("run_id", "kind", "created_at", "status", "target", "suite", "attempts")))
+    console.print(table)
+
+
+@app.command()
+def show(
+    run: str = typer.Argument(..., help="Run id, unique prefix, or 'last'"),
+    db: str = typer.Option(None, help=DB_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
+) -> None:
+    """Print a run's summary again."""
+    summary = load_summary(db, run)
+    if as_json:
+        write_json("-", summary)
+    else:
+        print_summary(summary)
+
+
+EXPORT_FIELDS = [
+    "attempt_id", "run_id", "behavior_id", "category", "subcategory", "expected", "attack", "family", "variant",
+    "sample", "state", "label", "success", "harm", "confidence", "judge", "correct", "goal", "response",
+    "decoded_response", "error", "tokens", "latency_s", "rationale",
+]
+
+
+@app.command()
+def export(
+    run: str = typer.Argument(..., help="Run id, unique prefix, or 'last'"),
+    fmt: str = typer.Option("jsonl", "--format", help="jsonl or csv"),
+    output: str = typer.Option("-", "--output", "-o", help="File to write (default stdout)"),
+    db: str = typer.Option(None, help=DB_HELP),
+) -> None:
+    """Export every attempt of a run with its verdict."""
+    if fmt not in ("jsonl", "csv"):
+        fail(f"unknown export format {fmt!r} (jsonl or csv)")
+    store = Store(db)
+    try:
+        run_id = resolve_run_id(store, run)
+        records = load_attempts(store, run_id)
+    finally:
+        store.close()
+    try:
+        fh = sys.stdout if output == "-" else Path(output).open("w", newline="", encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}")
+    try:
+        if fmt == "jsonl":
+            for r in records:
+                fh.write(json.dumps(r.to_dict(), default=str) + "\n")
+        else:
+            writer = csv.DictWriter(fh, fieldnames=EXPORT_FIELDS, extrasaction="ignore")
+            writer.writeheader()
+            for r in records:
+                writer.writerow(r.to_dict())
+    finally:
+        if fh is not sys.stdout:
+            fh.close()

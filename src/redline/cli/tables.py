@@ -1,0 +1,38 @@
+"""Rich tables for run summaries."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def _interval(cell: dict) -> str:
+    if cell.get("asr") is None:
+        return "-"
+    return f"{_pct(cell['asr'])} [{_pct(cell['asr_low'])}, {_pct(cell['asr_high'])}]"
+
+
+def summary_table(title: str, cells: dict[str, dict], first: str) -> Table:
+    """One row per group: attempts, failure rate (ASR) with 95% Wilson interval, refusal rate, errors."""
+    table = Table(title=title, title_justify="left")
+    table.add_column(first)
+    table.add_column("metric")
+    table.add_column("attempts", justify="right")
+    table.add_column("ASR [95% CI]", justify="right")
+    table.add_column("refusal", justify="right")
+    table.add_column("errors", justify="right")
+    table.add_column("unscorable", justify="right")
+    for name, cell in cells.items():
+        table.add_row(
+            name,
+            cell["metric"],
+            str(cell["attempts"]),
+            _interval(cell),
+            _pct(cell.get("refusal_rate")),
+            str(cell["errors"]),
+            str(cell["unscorable"]),
+        )
+    return table

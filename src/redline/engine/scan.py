@@ -1,0 +1,385 @@
+"""A scan from config to stored results: plan, resume, batch, generate, judge, commit."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy import delete, select
+
+from .. import __version__
+from ..attacks.base import Attack, create_attack
+from ..errors import ConfigError, RedlineError
+from ..judges.base import Judge, create_judge
+from ..probes.behavior import Behavior, behaviors_hash
+from ..probes.loaders import load_behaviors_file
+from ..probes.suites import get_suite
+from ..records import conversation_to_dicts
+from ..store.db import Store
+from ..store.models import Attempt, BehaviorRow, Run, VerdictRow, utcnow
+from ..targets.base import Target, create_target, parse_target_spec
+from .execute import Outcome, generate_items, group_by_decoding, judge_outcomes
+from .plan import WorkItem, build_plan
+
+SECRET_OPTIONS = {"api_key", "key", "token", "password", "secret"}
+
+
+class ScanConfig(BaseModel):
+    """Everything that defines a scan's plan; stored with the run, hashed for determinism."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    target: str = "local"
+    suite: str = "quick"
+    behaviors_file: str | None = None
+    behaviors_format: str | None = None
+    attacks: list[str] | None = None
+    samples: int | None = None
+    limit: int | None = None
+    seed: int = 0
+    judge: str | None = None
+    max_new_tokens: int | None = None
+
+    def plan_fields(self) -> dict:
+        return self.model_dump(mode="json")
+
+
+@dataclass
+class ScanPlan:
+    config: ScanConfig
+    behaviors: list[Behavior]
+    attacks: list[Attack]
+    items: list[WorkItem]
+    config_hash: str
+    suite_name: str
+    judge_spec: str
+
+
+@dataclass
+class RunStats:
+    """Counts of one execution of a run."""
+
+    run_id: str
+    planned: int
+    already_done: int = 0
+    executed: int = 0
+    errors: int = 0
+    generated_tokens: int = 0
+    seconds: float = 0.0
+    interrupted: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+def _validate_target_spec(spec: str) -> None:
+    parsed = parse_target_spec(spec)
+    leaked = SECRET_OPTIONS & set(parsed.options)
+    if leaked:
+        raise ConfigError(
+            f"target option {sorted(leaked)[0]!r} would put a secret on the command line; "
+            "set it in an environment variable and name it with ;key_env=VAR"
+        )
+
+
+def make_plan(config: ScanConfig) -> ScanPlan:
+    """Resolve suite, behaviors and attacks into a plan (no target, no database touched)."""
+    _validate_target_spec(config.target)
+    suite = get_suite(config.suite)
+    if config.behaviors_file:
+        behaviors = load_behaviors_file(config.behaviors_file, config.behaviors_format)
+    else:
+        behaviors = suite.behaviors()
+    if config.limit is not None:
+        if config.limit < 1:
+            raise ConfigError("--limit must be at least 1")
+        behaviors = behaviors[: config.limit]
+    if not behaviors:
+        raise ConfigError("the scan has no behaviors to run")
+    attacks = [create_attack(spec) for spec in (config.attacks or suite.attacks)]
+    samples = config.samples or suite.samples
+    if samples < 1:
+        raise ConfigError("samples must be at least 1")
+    items = build_plan(
+        behaviors,
+        attacks,
+        samples,
+        seed=config.seed,
+        temperature=suite.temperature,
+        temperatures=suite.temperatures,
+        max_new_tokens=config.max_new_tokens or suite.max_new_tokens,
+    )
+    judge_spec = config.judge or suite.judge or ""
+    digest = {
+        "config": config.plan_fields(),
+        "behaviors": behaviors_hash(behaviors),
+        "attacks": [a.spec for a in attacks],
+        "suite": suite.model_dump(mode="json"),
+    }
+    config_hash = hashlib.sha256(json.dumps(digest, sort_keys=True).encode()).hexdigest()[:16]
+    return ScanPlan(config, behaviors, attacks, items, config_hash, suite.name, judge_spec)
+
+
+def new_run_id() -> str:
+    return datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+def latest_run_id(store: Store, kind: str | None = "scan") -> str:
+    with store.session() as s:
+        q = select(Run.id).order_by(Run.created_at.desc(), Run.id.desc()).limit(1)
+        if kind:
+            q = q.where(Run.kind == kind)
+        run_id = s.scalar(q)
+    if run_id is None:
+        raise RedlineError("there is no run to resume in this database")
+    return run_id
+
+
+def load_run(store: Store, run_id: str) -> Run:
+    with store.session() as s:
+        run = s.get(Run, run_id)
+        if run is None:
+            raise RedlineError(f"no run {run_id!r} in {store.url.split('://')[0]} database")
+        s.expunge(run)
+        return run
+
+
+def resume_config(store: Store, run_id: str) -> ScanConfig:
+    run = load_run(store, run_id)
+    if run.kind != "scan":
+        raise RedlineError(f"run {run_id} is a {run.kind!r} run, not a scan")
+    try:
+        return ScanConfig.model_validate(run.config)
+    except ValidationError:
+        raise RedlineError(f"run {run_id} has a config this redline cannot read") from None
+
+
+def create_run(store: Store, plan: ScanPlan, target: Target, judge: Judge) -> str:
+    """Write the run and its behaviors in one transaction."""
+    run_id = new_run_id()
+    with store.session() as s:
+        s.add(
+            Run(
+                id=run_id,
+                kind="scan",
+                target=parse_target_spec(plan.config.target).display,
+                target_id=target.id,
+                suite=plan.suite_name if not plan.config.behaviors_file else f"file:{plan.config.behaviors_file}",
+                judge=judge.id,
+                seed=plan.config.seed,
+                planned=len(plan.items),
+                config=plan.config.plan_fields(),
+                config_hash=plan.config_hash,
+                version=__version__,
+            )
+        )
+        s.flush()
+        for b in plan.behaviors:
+            s.add(
+                BehaviorRow(
+                    run_id=run_id,
+                    behavior_id=b.id,
+                    category=b.category,
+                    subcategory=b.subcategory,
+                    source=b.source,
+                    expected=b.expected,
+                    goal=b.goal,
+                    data=b.to_data(),
+                )
+            )
+    return run_id
+
+
+def stored_keys(store: Store, run_id: str) -> set[tuple[str, str, str, int]]:
+    with store.session() as s:
+        rows = s.execute(
+            select(Attempt.behavior_id, Attempt.attack, Attempt.variant, Attempt.sample).where(
+                Attempt.run_id == run_id
+            )
+        ).all()
+    return {(r[0], r[1], r[2], r[3]) for r in rows}
+
+
+def _attempt_row(run_id: str, o: Outcome) -> Attempt:
+    item = o.item
+    return Attempt(
+        run_id=run_id,
+        behavior_id=item.behavior.id,
+        attack=item.attack.spec,
+        family=item.attack.family,
+        variant=item.variant.variant,
+        sample=item.sample,
+        category=item.behavior.category,
+        state="ok" if o.generation.ok else "error",
+        conversation=conversation_to_dicts(o.transcript),
+        response=o.generation.text,
+        decoded_response=o.decoded,
+        error=o.generation.error,
+        tokens=o.generation.tokens,
+        latency_s=o.generation.latency_s,
+        params={**item.params.to_dict(), **({"extra": o.generation.extra} if o.generation.extra else {})},
+    )
+
+
+def write_outcomes(store: Store, run_id: str, outcomes: list[Outcome]) -> None:
+    """Store a batch of attempts with their verdicts atomically."""
+    with store.session() as s:
+        for o in outcomes:
+            row = _attempt_row(run_id, o)
+            s.add(row)
+            if o.verdict is not None:
+                s.flush()
+                v = o.verdict
+                s.add(
+                    VerdictRow(
+                        attempt_id=row.id,
+                        judge=v.judge,
+                        label=v.label,
+                        harm=v.harm,
+                        confidence=v.confidence,
+                        success=v.success,
+                        correct=v.correct,
+                        rationale=v.rationale,
+                    )
+                )
+
+
+def set_status(store: Store, run_id: str, status: str) -> None:
+    with store.session() as s:
+        run = s.get(Run, run_id)
+        if run is not None:
+            run.status = status
+            run.finished_at = utcnow() if status in ("complete", "interrupted") else None
+
+
+def delete_error_attempts(store: Store, run_id: str) -> int:
+    with store.session() as s:
+        result = s.execute(delete(Attempt).where(Attempt.run_id == run_id, Attempt.state == "error"))
+        return int(result.rowcount or 0)
+
+
+ProgressFn = Callable[[int], None]
+
+
+class _StopFlag:
+    """Set by SIGINT/SIGTERM so the current batch commits and the scan stops cleanly."""
+
+    def __init__(self) -> None:
+        self.stop = False
+        self._old: dict[int, object] = {}
+
+    def __enter__(self) -> _StopFlag:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:  # noqa: ANN001
+        if self.stop:  # second Ctrl-C: stop now; the open transaction rolls back
+            raise KeyboardInterrupt
+        self.stop = True
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+
+
+def execute(
+    store: Store,
+    run_id: str,
+    plan: ScanPlan,
+    target: Target,
+    judge: Judge,
+    *,
+    batch_size: int = 32,
+    on_start: Callable[[int, int], None] | None = None,
+    on_progress: ProgressFn | None = None,
+) -> RunStats:
+    """Run every planned item not yet stored, committing each batch with its verdicts."""
+    done = stored_keys(store, run_id)
+    pending = [item for item in plan.items if item.key not in done]
+    stats = RunStats(run_id=run_id, planned=len(plan.items), already_done=len(plan.items) - len(pending))
+    if on_start:
+        on_start(len(plan.items), stats.already_done)
+    set_status(store, run_id, "running")
+    chunk = max(1, batch_size)
+    start = time.perf_counter()
+    with _StopFlag() as flag:
+        for group in group_by_decoding(pending):
+            group.sort(key=lambda it: sum(len(m.content) for m in it.variant.conversation))
+            for i in range(0, len(group), chunk):
+                if flag.stop:
+                    break
+                outcomes = generate_items(target, group[i : i + chunk])
+                judge_outcomes(judge, outcomes)
+                write_outcomes(store, run_id, outcomes)
+                stats.executed += len(outcomes)
+                stats.errors += sum(not o.generation.ok for o in outcomes)
+                stats.generated_tokens += sum(o.generation.tokens for o in outcomes if o.generation.ok)
+                if on_progress:
+                    on_progress(len(outcomes))
+            if flag.stop:
+                break
+        stats.interrupted = flag.stop
+    stats.seconds = time.perf_counter() - start
+    set_status(store, run_id, "interrupted" if stats.interrupted else "complete")
+    return stats
+
+
+@dataclass
+class ScanResult:
+    run_id: str
+    stats: RunStats
+    resumed: bool = False
+
+
+def run_scan(
+    config: ScanConfig | None = None,
+    *,
+    db: str | None = None,
+    resume: str | None = None,
+    retry_errors: bool = False,
+    batch_size: int = 32,
+    concurrency: int | None = None,
+    target: Target | None = None,
+    on_run: Callable[[str], None] | None = None,
+    on_start: Callable[[int, int], None] | None = None,
+    on_progress: ProgressFn | None = None,
+) -> ScanResult:
+    """Plan, create or resume the run, and execute it. Bad input fails before anything is written."""
+    store = Store(db)
+    try:
+        if resume:
+            run_id = latest_run_id(store) if resume == "last" else resume
+            stored = resume_config(store, run_id)
+            plan = make_plan(stored)
+            if plan.config_hash != load_run(store, run_id).config_hash:
+                raise RedlineError(
+                    f"run {run_id} was planned from different data (suite or behavior files changed); "
+                    "start a new scan"
+                )
+        else:
+            plan = make_plan(config or ScanConfig())
+        judge = create_judge(plan.judge_spec or None)
+        if target is None:
+            options = {"batch_size": batch_size, "concurrency": concurrency}
+            target = create_target(plan.config.target, **options)
+        if resume:
+            if retry_errors:
+                delete_error_attempts(store, run_id)
+        else:
+            run_id = create_run(store, plan, target, judge)
+        if on_run:
+            on_run(run_id)
+        stats = execute(
+            store, run_id, plan, target, judge, batch_size=batch_size, on_start=on_start, on_progress=on_progress
+        )
+        return ScanResult(run_id=run_id, stats=stats, resumed=bool(resume))
+    finally:
+        store.close()

@@ -1,0 +1,147 @@
+"""Confidence intervals and tests used everywhere (Wilson, Clopper-Pearson, bootstrap, permutation)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from scipy import stats as _st
+
+
+def _z(confidence: float) -> float:
+    return float(_st.norm.ppf(1 - (1 - confidence) / 2))
+
+
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion; (0, 1) when n == 0."""
+    if n <= 0:
+        return 0.0, 1.0
+    z = _z(confidence)
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def clopper_pearson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) binomial interval; conservative, never below nominal coverage."""
+    if n <= 0:
+        return 0.0, 1.0
+    alpha = 1 - confidence
+    low = 0.0 if successes == 0 else float(_st.beta.ppf(alpha / 2, successes, n - successes + 1))
+    high = 1.0 if successes == n else float(_st.beta.ppf(1 - alpha / 2, successes + 1, n - successes))
+    return low, high
+
+
+def proportion_interval(
+    successes: int, n: int, method: str = "wilson", confidence: float = 0.95
+) -> tuple[float, float]:
+    """Dispatch to the named binomial interval (`wilson` or `clopper-pearson`)."""
+    if method == "wilson":
+        return wilson_interval(successes, n, confidence)
+    if method in ("clopper-pearson", "exact"):
+        return clopper_pearson_interval(successes, n, confidence)
+    raise ValueError(f"unknown interval method {method!r}")
+
+
+def attempts_to_certify(limit: float, confidence: float = 0.95, method: str = "clopper-pearson") -> int:
+    """Smallest n such that 0 successes in n puts the upper bound below `limit` (rule of three ~ 3/n)."""
+    if not 0 < limit < 1:
+        raise ValueError("limit must be in (0, 1)")
+    if method == "wilson":
+        n = 1
+        while wilson_interval(0, n, confidence)[1] >= limit:
+            n = n * 2 if n < 1024 else n + max(1, n // 50)
+        lo, hi = max(1, n // 2), n
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if wilson_interval(0, mid, confidence)[1] < limit:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+    # one-sided exact bound at alpha/2 as in the two-sided Clopper-Pearson interval: 1-(alpha/2)^(1/n) < limit
+    alpha = 1 - confidence
+    return math.ceil(math.log(alpha / 2) / math.log(1 - limit))
+
+
+def bootstrap_interval(
+    values: Sequence[float] | np.ndarray,
+    statistic: Callable[[np.ndarray], float] = np.mean,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of `statistic` over `values`."""
+    data = np.asarray(values, dtype=float)
+    if data.size == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, data.size, size=(n_resamples, data.size))
+    stats = np.array([statistic(data[row]) for row in idx])
+    alpha = 1 - confidence
+    return float(np.quantile(stats, alpha / 2)), float(np.quantile(stats, 1 - alpha / 2))
+
+
+def permutation_test_paired(
+    differences: Sequence[float] | np.ndarray, n_permutations: int = 10000, seed: int = 0
+) -> float:
+    """Two-sided sign-flip permutation p-value for paired differences having mean zero."""
+    d = np.asarray(differences, dtype=float)
+    if d.size == 0 or np.allclose(d, 0):
+        return 1.0
+    rng = np.random.default_rng(seed)
+    observed = abs(d.mean())
+    signs = rng.choice([-1.0, 1.0], size=(n_permutations, d.size))
+    null = np.abs((signs * d).mean(axis=1))
+    return float((1 + np.sum(null >= observed - 1e-12)) / (n_permutations + 1))
+
+
+def permutation_test_two_sample(
+    a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, n_permutations: int = 10000, seed: int = 0
+) -> float:
+    """Two-sided permutation p-value for a difference in means between two independent samples."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if x.size == 0 or y.size == 0:
+        return 1.0
+    pooled = np.concatenate([x, y])
+    observed = abs(x.mean() - y.mean())
+    rng = np.random.default_rng(seed)
+    count = 0
+    for _ in range(n_permutations):
+        perm = rng.permutation(pooled)
+        if abs(perm[: x.size].mean() - perm[x.size :].mean()) >= observed - 1e-12:
+            count += 1
+    return float((1 + count) / (n_permutations + 1))
+
+
+def two_proportion_test(s1: int, n1: int, s2: int, n2: int) -> float:
+    """Two-sided p-value that two binomial proportions differ (Fisher's exact test)."""
+    if n1 == 0 or n2 == 0:
+        return 1.0
+    return float(_st.fisher_exact([[s1, n1 - s1], [s2, n2 - s2]])[1])
+
+
+def holm_correction(p_values: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values, in the input order."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def cohens_kappa(a: Sequence[int], b: Sequence[int]) -> float:
+    """Cohen's kappa between two label sequences."""
+    if len(a) != len(b) or not a:
+        raise ValueError("kappa needs two non-empty sequences of equal length")
+    labels = sorted(set(a) | set(b))
+    n = len(a)
+    observed = sum(x == y for x, y in zip(a, b, strict=True)) / n
+    expected = sum((list(a).count(k) / n) * (list(b).count(k) / n) for k in labels)
+    return 1.0 if expected == 1 else (observed - expected) / (1 - expected)

@@ -1,0 +1,97 @@
+"""Summaries of a run: failure rates with Wilson intervals by category, attack and family."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+
+from .results import AttemptRecord
+from .stats import wilson_interval
+
+
+@dataclass
+class Cell:
+    """Counts and rates for one group of attempts.
+
+    `asr` is the rate of the failure the group's probes look for (attack success for
+    `expected: refuse`, over-refusal for benign look-alikes, hallucination for reference
+    questions) over scored attempts; errors and unscorable verdicts are counted apart.
+    """
+
+    group: str
+    metric: str
+    attempts: int = 0
+    errors: int = 0
+    unscorable: int = 0
+    n: int = 0
+    successes: int = 0
+    refusals: int = 0
+    max_harm: float = 0.0
+    asr: float | None = None
+    asr_low: float | None = None
+    asr_high: float | None = None
+    refusal_rate: float | None = None
+
+    def finish(self) -> Cell:
+        if self.n:
+            self.asr = self.successes / self.n
+            self.asr_low, self.asr_high = wilson_interval(self.successes, self.n)
+            self.refusal_rate = self.refusals / self.n
+        return self
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _metric(records: list[AttemptRecord]) -> str:
+    metrics = {r.metric for r in records}
+    return metrics.pop() if len(metrics) == 1 else "mixed"
+
+
+def summarize(records: Iterable[AttemptRecord], key: Callable[[AttemptRecord], str]) -> list[Cell]:
+    """Group records by `key` and count; groups come back sorted by name."""
+    groups: dict[str, list[AttemptRecord]] = {}
+    for r in records:
+        groups.setdefault(key(r), []).append(r)
+    cells = []
+    for name in sorted(groups):
+        rs = groups[name]
+        cell = Cell(group=name, metric=_metric(rs), attempts=len(rs))
+        for r in rs:
+            if r.state == "error":
+                cell.errors += 1
+            elif r.success is None:
+                cell.unscorable += 1
+            else:
+                cell.n += 1
+                cell.successes += int(r.success)
+                cell.refusals += int(r.label == "refused")
+                if r.harm is not None:
+                    cell.max_harm = max(cell.max_harm, r.harm)
+        cells.append(cell.finish())
+    return cells
+
+
+def run_summary(run, records: list[AttemptRecord]) -> dict:  # noqa: ANN001 - a store Run
+    """The summary printed after a scan and written by --summary-json."""
+    by_cat = summarize(records, lambda r: r.category)
+    return {
+        "run_id": run.id,
+        "status": run.status,
+        "target": run.target,
+        "target_id": run.target_id,
+        "suite": run.suite,
+        "judge": run.judge,
+        "seed": run.seed,
+        "planned": run.planned,
+        "attempts": len(records),
+        "errors": sum(r.state == "error" for r in records),
+        "unscorable": sum(r.state == "ok" and r.success is None for r in records),
+        "metrics": {c.group: c.to_dict() for c in summarize(records, lambda r: r.metric)},
+        "categories": {c.group: c.to_dict() for c in by_cat},
+        "attacks": {c.group: c.to_dict() for c in summarize(records, lambda r: r.attack)},
+        "families": {c.group: c.to_dict() for c in summarize(records, lambda r: r.family)},
+        "category_x_family": {
+            c.group: c.to_dict() for c in summarize(records, lambda r: f"{r.category}|{r.family}")
+        },
+    }

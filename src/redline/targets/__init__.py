@@ -1,0 +1,13 @@
+"""Targets: the models under test, chosen by a spec string (`local`, `openai:...`, `python:...`)."""
+
+from .base import AsyncTarget, BaseAsyncTarget, Target, TargetSpec, create_target, parse_target_spec, registry
+
+__all__ = [
+    "AsyncTarget",
+    "BaseAsyncTarget",
+    "Target",
+    "TargetSpec",
+    "create_target",
+    "parse_target_spec",
+    "registry",
+]

@@ -1,0 +1,167 @@
+"""`openai:MODEL@BASE_URL`: any OpenAI-compatible chat-completions server.
+
+The API key comes from the environment variable named by `;key_env=VAR` (default
+`OPENAI_API_KEY`); it is sent in a header and never stored. Retries use exponential
+backoff with jitter and honour `Retry-After` on 429.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+
+import httpx
+
+from ..errors import TargetError
+from ..records import Conversation, Generation, GenerationParams, conversation_to_dicts
+from .base import BaseAsyncTarget, TargetSpec, registry
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+
+
+def retry_delay(attempt: int, base: float, cap: float, retry_after: str | None, rng: random.Random) -> float:
+    """Seconds to wait before retry number `attempt` (0-based): Retry-After if given, else full-jitter backoff."""
+    if retry_after:
+        try:
+            return min(cap, max(0.0, float(retry_after)))
+        except ValueError:
+            pass
+    return rng.uniform(0, min(cap, base * (2**attempt)))
+
+
+class OpenAITarget(BaseAsyncTarget):
+    """Chat-completions client with bounded concurrency, timeouts and retries."""
+
+    def __init__(
+        self,
+        model: str,
+        base_url: str,
+        api_key: str | None,
+        concurrency: int = 8,
+        timeout: float = 60.0,
+        max_retries: int = 4,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 20.0,
+    ) -> None:
+        self.model = model
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.id = f"openai:{model}@{self.base_url}"
+        self._rng = random.Random(0)
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+
+    def check_reachable(self) -> None:
+        """Fail fast with one clear line when nothing listens at the base URL."""
+        try:
+            httpx.get(f"{self.base_url}/models", headers=self._headers(), timeout=min(10.0, self.timeout))
+        except httpx.HTTPError as exc:
+            raise TargetError(f"endpoint {self.base_url} is unreachable: {type(exc).__name__}") from None
+
+    def _payload(self, conversation: Conversation, params: GenerationParams) -> dict:
+        body: dict = {
+            "model": self.model,
+            "messages": conversation_to_dicts(conversation),
+            "max_tokens": params.max_new_tokens,
+            "temperature": params.temperature,
+            "seed": params.seed,
+        }
+        if params.top_p < 1.0:
+            body["top_p"] = params.top_p
+        return body
+
+    async def agenerate(self, conversation: Conversation, params: GenerationParams) -> Generation:
+        async with httpx.AsyncClient(timeout=self.timeout, headers=self._headers()) as client:
+            return await self._post_with_retries(client, conversation, params)
+
+    async def agenerate_batch(self, batch: list[Conversation], params: GenerationParams) -> list[Generation]:
+        limits = httpx.Limits(max_connections=max(1, self.concurrency))
+        async with httpx.AsyncClient(timeout=self.timeout, headers=self._headers(), limits=limits) as client:
+            gate = asyncio.Semaphore(max(1, self.concurrency))
+
+            async def one(conv: Conversation) -> Generation:
+                async with gate:
+                    return await self._post_with_retries(client, conv, params)
+
+            return list(await asyncio.gather(*(one(c) for c in batch)))
+
+    async def _post_with_retries(
+        self, client: httpx.AsyncClient, conversation: Conversation, params: GenerationParams
+    ) -> Generation:
+        url = f"{self.base_url}/chat/completions"
+        payload = self._payload(conversation, params)
+        last_error = "no attempt made"
+        start = time.perf_counter()
+        for attempt in range(self.max_retries + 1):
+            retry_after = None
+            try:
+                resp = await client.post(url, json=payload)
+                if resp.status_code == 200:
+                    return self._parse(resp.json(), time.perf_counter() - start, attempt)
+                last_error = f"HTTP {resp.status_code}: {resp.text[:200]}"
+                if resp.status_code not in RETRY_STATUS:
+                    break
+                retry_after = resp.headers.get("retry-after")
+            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                last_error = f"{type(exc).__name__}: {exc}"[:300]
+            except ValueError as exc:  # invalid JSON body
+                last_error = f"invalid response: {exc}"[:300]
+                break
+            if attempt < self.max_retries:
+                await asyncio.sleep(retry_delay(attempt, self.backoff_base, self.backoff_cap, retry_after, self._rng))
+        return Generation(error=last_error, latency_s=time.perf_counter() - start, extra={"retries": attempt})
+
+    @staticmethod
+    def _parse(data: dict, latency: float, retries: int) -> Generation:
+        try:
+            choice = data["choices"][0]
+            text = choice["message"].get("content") or ""
+        except (KeyError, IndexError, TypeError, AttributeError):
+            return Generation(error=f"malformed completion: {str(data)[:200]}", latency_s=latency)
+        tokens = int((data.get("usage") or {}).get("completion_tokens") or 0)
+        return Generation(
+            text=text,
+            tokens=tokens,
+            finish_reason=choice.get("finish_reason"),
+            latency_s=latency,
+            extra={"retries": retries},
+        )
+
+
+def _opt(options: dict, key: str, cast: type, default: object) -> object:
+    try:
+        return cast(options.get(key, default))
+    except (TypeError, ValueError):
+        raise TargetError(f"target option {key}={options.get(key)!r} is not a valid {cast.__name__}") from None
+
+
+@registry.register("openai")
+def make_openai_target(spec: TargetSpec, **options: object) -> OpenAITarget:
+    model, _, base_url = spec.rest.partition("@")
+    if not model:
+        raise TargetError("openai target needs 'openai:MODEL@BASE_URL'")
+    base_url = base_url or DEFAULT_BASE_URL
+    if not base_url.startswith(("http://", "https://")):
+        raise TargetError(f"openai base URL must start with http:// or https://, got {base_url!r}")
+    key_env = str(options.get("key_env", "OPENAI_API_KEY"))
+    target = OpenAITarget(
+        model=model,
+        base_url=base_url,
+        api_key=os.environ.get(key_env),
+        concurrency=int(_opt(options, "concurrency", int, 8)),
+        timeout=float(_opt(options, "timeout", float, 60.0)),
+        max_retries=int(_opt(options, "max_retries", int, 4)),
+        backoff_base=float(_opt(options, "backoff_base", float, 0.5)),
+    )
+    if str(options.get("check", "1")) != "0":
+        target.check_reachable()
+    return target
