@@ -6,11 +6,12 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from scipy import stats as _st
 
 
 def _z(confidence: float) -> float:
-    return float(_st.norm.ppf(1 - (1 - confidence) / 2))
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(1 - (1 - confidence) / 2)
 
 
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -29,6 +30,8 @@ def clopper_pearson_interval(successes: int, n: int, confidence: float = 0.95) -
     """Exact (Clopper-Pearson) binomial interval; conservative, never below nominal coverage."""
     if n <= 0:
         return 0.0, 1.0
+    from scipy import stats as _st
+
     alpha = 1 - confidence
     low = 0.0 if successes == 0 else float(_st.beta.ppf(alpha / 2, successes, n - successes + 1))
     high = 1.0 if successes == n else float(_st.beta.ppf(1 - alpha / 2, successes + 1, n - successes))
@@ -121,6 +124,8 @@ def two_proportion_test(s1: int, n1: int, s2: int, n2: int) -> float:
     """Two-sided p-value that two binomial proportions differ (Fisher's exact test)."""
     if n1 == 0 or n2 == 0:
         return 1.0
+    from scipy import stats as _st
+
     return float(_st.fisher_exact([[s1, n1 - s1], [s2, n2 - s2]])[1])
 
 

@@ -1,0 +1,46 @@
+"""Interval and test math against known values."""
+
+import math
+
+import pytest
+
+from redline import stats
+
+
+def test_wilson_known_values():
+    lo, hi = stats.wilson_interval(5, 10)
+    assert lo == pytest.approx(0.2366, abs=1e-4) and hi == pytest.approx(0.7634, abs=1e-4)
+    lo, hi = stats.wilson_interval(0, 10)
+    assert lo == 0.0 and hi == pytest.approx(0.2775, abs=1e-4)
+    assert stats.wilson_interval(0, 0) == (0.0, 1.0)
+
+
+def test_clopper_pearson_known_values():
+    lo, hi = stats.clopper_pearson_interval(5, 10)
+    assert lo == pytest.approx(0.1871, abs=1e-4) and hi == pytest.approx(0.8129, abs=1e-4)
+    lo, hi = stats.clopper_pearson_interval(0, 10)
+    assert lo == 0.0 and hi == pytest.approx(0.3085, abs=1e-4)
+    assert stats.clopper_pearson_interval(10, 10)[1] == 1.0
+
+
+def test_rule_of_three_and_attempts_to_certify():
+    n = stats.attempts_to_certify(0.05)
+    assert stats.clopper_pearson_interval(0, n)[1] < 0.05 <= stats.clopper_pearson_interval(0, n - 1)[1]
+    nw = stats.attempts_to_certify(0.05, method="wilson")
+    assert stats.wilson_interval(0, nw)[1] < 0.05 <= stats.wilson_interval(0, nw - 1)[1]
+    # one-sided 95% exact bound with 0 successes is about 3/n
+    assert 1 - 0.05 ** (1 / 300) == pytest.approx(3 / 300, rel=0.01)
+
+
+def test_holm_and_kappa():
+    assert stats.holm_correction([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert stats.cohens_kappa([1, 1, 0, 0], [1, 1, 0, 0]) == 1.0
+    assert stats.cohens_kappa([1, 0, 1, 0], [1, 1, 0, 0]) == pytest.approx(0.0)
+
+
+def test_permutation_and_fisher():
+    assert stats.permutation_test_paired([1.0] * 30, n_permutations=2000) < 0.01
+    assert stats.permutation_test_paired([0.0] * 10) == 1.0
+    assert stats.two_proportion_test(0, 50, 25, 50) < 1e-6
+    lo, hi = stats.bootstrap_interval([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], n_resamples=500)
+    assert lo < 5.5 < hi and not math.isnan(lo)
