@@ -56,7 +56,9 @@ def full_scan(target, prompts: list[str], batch_size: int, max_new_tokens: int, 
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "b.jsonl"
         data.write_text("".join(json.dumps({"id": f"p{i}", "goal": g}) + "\n" for i, g in enumerate(prompts)))
-        config = ScanConfig(behaviors_file=str(data), judge=judge, max_new_tokens=max_new_tokens)
+        config = ScanConfig(
+            behaviors_file=str(data), judge=judge, max_new_tokens=max_new_tokens, attacks=["identity"]
+        )
         start = time.perf_counter()
         result = run_scan(config, db=str(Path(tmp) / "r.db"), target=target, batch_size=batch_size)
         return time.perf_counter() - start, result.stats.generated_tokens

@@ -31,7 +31,8 @@ def test_retry_delay_honours_retry_after_and_caps():
 def test_generates_through_http_with_faults(embedded_target):
     faults = FaultPlan(["429", "500", "ok", "ok"], retry_after="0")
     with BackgroundServer(create_app(embedded_target, "smol", faults)) as server:
-        target = create_target(f"openai:smol@{server.base_url};backoff_base=0.01;max_retries=4;concurrency=2;timeout=600")
+        opts = "backoff_base=0.01;max_retries=4;concurrency=2;timeout=600"
+        target = create_target(f"openai:smol@{server.base_url};{opts}")
         gens = target.generate([[user("Say hello.")], [user("Name a colour.")]], PARAMS)
     assert all(g.ok and g.text for g in gens), [g.error for g in gens]
     assert faults.served.count("429") >= 1 and faults.served.count("500") >= 1
@@ -43,7 +44,8 @@ def test_persistent_errors_and_timeouts_become_error_attempts(embedded_target, d
     data.write_text('{"goal": "Say hi."}\n{"goal": "Count to three."}\n')
     with BackgroundServer(create_app(embedded_target, "smol", FaultPlan(["500"]))) as server:
         spec = f"openai:smol@{server.base_url};backoff_base=0.01;max_retries=2"
-        result = run_scan(ScanConfig(target=spec, behaviors_file=str(data), judge="refusal"), db=db_path)
+        config = ScanConfig(target=spec, behaviors_file=str(data), judge="refusal", attacks=["identity"])
+        result = run_scan(config, db=db_path)
     records = load_attempts(Store(db_path), result.run_id)
     assert len(records) == 2 and all(r.state == "error" and "HTTP 500" in r.error for r in records)
     with BackgroundServer(create_app(embedded_target, "smol", FaultPlan(["slow"], slow_s=3))) as server:
@@ -58,7 +60,8 @@ def test_scan_over_http_stores_results(embedded_target, db_path):
     data = Path(__file__).parent / "data" / "behaviors_small.jsonl"
     with BackgroundServer(create_app(embedded_target, "smol")) as server:
         spec = f"openai:smol@{server.base_url}"
-        result = run_scan(ScanConfig(target=spec, behaviors_file=str(data), judge="refusal", max_new_tokens=16),
+        result = run_scan(ScanConfig(target=spec, behaviors_file=str(data), judge="refusal", max_new_tokens=16,
+                                      attacks=["identity"]),
                           db=db_path, concurrency=3)
     records = load_attempts(Store(db_path), result.run_id)
     assert len(records) == 6 and all(r.state == "ok" for r in records)

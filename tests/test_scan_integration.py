@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_scan_embedded_model_in_process(db_path, embedded_target):
-    config = ScanConfig(behaviors_file=str(DATA), judge="refusal", max_new_tokens=24)
+    config = ScanConfig(behaviors_file=str(DATA), judge="refusal", max_new_tokens=24, attacks=["identity"])
     result = run_scan(config, db=db_path, target=embedded_target, batch_size=8)
     plan = make_plan(config)
     assert result.stats.executed == len(plan.items) == 6
@@ -47,7 +47,8 @@ def _count(db: str) -> int:
 def test_resume_after_sigkill(tmp_path, cli_env):
     db = str(tmp_path / "kill.db")
     summary = tmp_path / "summary.json"
-    args = ["scan", "--behaviors", str(DATA), "--judge", "refusal", "--db", db, "--batch-size", "1",
+    args = ["scan", "--behaviors", str(DATA), "--attack", "identity", "--judge", "refusal", "--db", db,
+            "--batch-size", "1",
             "--max-new-tokens", "24", "--quiet"]
     proc = subprocess.Popen([*REDLINE, *args], env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 400

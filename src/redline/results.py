@@ -46,6 +46,8 @@ class AttemptRecord:
 
     @property
     def metric(self) -> str:
+        if self.behavior_data.get("options") and self.behavior_data.get("safe_option") is not None:
+            return "unsafe_choice"
         if self.behavior_data.get("references") or self.behavior_data.get("nonexistent"):
             return "hallucination"
         return "over_refusal" if self.expected == "comply" else "attack_success"
@@ -88,7 +90,10 @@ def iter_attempts(store: Store, run_id: str, judge: str | None = None) -> Iterat
     with store.session() as s:
         q = (
             select(Attempt, BehaviorRow, VerdictRow)
-            .join(BehaviorRow, (BehaviorRow.run_id == Attempt.run_id) & (BehaviorRow.behavior_id == Attempt.behavior_id))
+            .join(
+                BehaviorRow,
+                (BehaviorRow.run_id == Attempt.run_id) & (BehaviorRow.behavior_id == Attempt.behavior_id),
+            )
             .outerjoin(VerdictRow, (VerdictRow.attempt_id == Attempt.id) & (VerdictRow.judge == judge))
             .where(Attempt.run_id == run_id)
             .order_by(Attempt.id)

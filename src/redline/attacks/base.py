@@ -66,7 +66,6 @@ class Attack:
 class ComposedAttack(Attack):
     """Stacked single-turn rewrites, applied left to right (`fiction+base64`)."""
 
-    family = "composition"
     description = "Several prompt rewrites applied in order."
 
     def __init__(self, parts: list[Attack]) -> None:

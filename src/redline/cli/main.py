@@ -9,6 +9,9 @@ import sys
 import click
 import typer
 
+from ..errors import RedlineError
+from .app import app
+
 try:  # typer >= 0.20 vendors its own copy of click
     from typer._click import exceptions as _tclick
 except ImportError:  # pragma: no cover
@@ -17,9 +20,6 @@ except ImportError:  # pragma: no cover
 EXIT = (click.exceptions.Exit, typer.Exit)
 ABORT = (click.exceptions.Abort, typer.Abort)
 CLICK_ERRORS = (click.ClickException, _tclick.ClickException)
-
-from ..errors import RedlineError
-from .app import app
 
 NOT_COMMANDS = {"app", "main", "tables"}
 

@@ -58,6 +58,8 @@ def scan(
     concurrency: int = typer.Option(None, min=1, help="Requests in flight for remote targets"),
     max_new_tokens: int = typer.Option(None, min=1, help="Token budget per reply"),
     seed: int = typer.Option(0, help="Seed for sampling and planning"),
+    steer: str = typer.Option(None, help="Local targets: add a saved direction, FILE:alpha[:layer]"),
+    ablate: str = typer.Option(None, help="Local targets: ablate a saved direction FILE at every layer"),
     resume: str = typer.Option(None, help="Resume RUN_ID (or 'last'): complete its plan"),
     retry_errors: bool = typer.Option(False, help="With --resume: run errored attempts again"),
     summary_json: str = typer.Option(None, help="Write the summary as JSON to this path"),
@@ -66,6 +68,11 @@ def scan(
 ) -> None:
     """Run a red-team scan (or resume one) and print attack success by category and attack."""
     config = None
+    for name, value in (("steer", steer), ("ablate", ablate)):
+        if value:
+            if not target.startswith("local"):
+                fail(f"--{name} needs a local target")
+            target = f"{target};{name}={value}"
     if not resume:
         config = ScanConfig(
             target=target,

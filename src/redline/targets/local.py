@@ -204,7 +204,9 @@ class LocalTarget:
             text = self.tokenizer.decode(row[:n], skip_special_tokens=True)
             extra = {"prompt_truncated": True} if cut else {}
             results.append(
-                Generation(text=text.strip(), tokens=n, finish_reason=finish, latency_s=elapsed / len(prompts), extra=extra)
+                Generation(
+                    text=text.strip(), tokens=n, finish_reason=finish, latency_s=elapsed / len(prompts), extra=extra
+                )
             )
         return results
 

@@ -1,0 +1,62 @@
+"""Verdicts per second of the offline judge on CPU at realistic response lengths.
+
+Usage: python benchmarks/judge_throughput.py [--n 2000] [--words 150]
+Reports wall-clock and per-CPU-second rates (the latter is robust to a shared, loaded machine).
+Replies are built from the held-apart evaluation corpus, padded to about --words words with prose.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+from redline.judges import JudgeInput, create_judge
+from redline.judges.corpus import evaluation_corpus
+from redline.probes.behavior import Behavior
+
+PAD = (
+    "This paragraph adds ordinary explanatory prose so the reply has a realistic length, as answers "
+    "from chat models usually run to a few hundred tokens with context, caveats and a summary. "
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--words", type=int, default=150)
+    parser.add_argument("--judge", default="offline")
+    args = parser.parse_args()
+    corpus = evaluation_corpus()
+    items = []
+    for k in range(args.n):
+        c = corpus[k % len(corpus)]
+        text = c.response
+        while len(text.split()) < args.words:
+            text += "\n" + PAD
+        items.append(JudgeInput(Behavior(id=f"b{k}", goal=c.goal, category="harmful_content"), text))
+    judge = create_judge(args.judge)
+    judge.judge(items[:10])  # warm-up (loads weights)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    judge.judge(items)
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    words = sum(len(i.response.split()) for i in items) / len(items)
+    print(
+        json.dumps(
+            {
+                "judge": args.judge,
+                "n": args.n,
+                "mean_words": round(words, 1),
+                "seconds": round(elapsed, 3),
+                "verdicts_per_s": round(args.n / elapsed, 1),
+                "verdicts_per_cpu_s": round(args.n / cpu, 1),
+                "cpus": os.cpu_count(),
+                "load_avg_1m": round(os.getloadavg()[0], 1),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

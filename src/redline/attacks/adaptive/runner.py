@@ -1,0 +1,404 @@
+"""Running an adaptive method over behaviors: the run, its steps, the best attempt per behavior, resume."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy import select
+
+from ...errors import ConfigError, RedlineError
+from ...judges.base import Judge, create_judge
+from ...probes.behavior import Behavior, builtin_probe_sets
+from ...probes.loaders import load_behaviors_file
+from ...store.db import Store
+from ...store.models import Attempt, BehaviorRow, Run, Step, VerdictRow
+from ...store.runs import create_aux_run, finish_run, save_audit_result
+from ...targets.base import Target, create_target, parse_target_spec
+from .common import Budget, BudgetExhausted, Context, LoopSettings, Trace, Usage, budget_hit, methods
+
+BUDGET_FIELDS = (
+    "max_queries",
+    "max_attacker_tokens",
+    "max_seconds",
+    "run_max_queries",
+    "run_max_attacker_tokens",
+    "run_max_seconds",
+)
+
+
+class AttackConfig(BaseModel):
+    """Everything that defines an adaptive attack run (stored with the run; budgets may change on resume)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: str = "pair"
+    target: str = "local"
+    attacker: str = "local"
+    judge: str = "local"
+    verdict_judge: str | None = None
+    behaviors: str = "starter"
+    behaviors_format: str | None = None
+    limit: int | None = None
+    params: dict[str, Any] = {}
+    max_queries: int | None = 20
+    max_attacker_tokens: int | None = None
+    max_seconds: float | None = None
+    run_max_queries: int | None = None
+    run_max_attacker_tokens: int | None = None
+    run_max_seconds: float | None = None
+    target_tokens: int = 64
+    attacker_tokens: int = 96
+    judge_tokens: int = 16
+    attacker_temperature: float = 1.0
+    success_threshold: int | None = None
+    seed: int = 0
+
+    def method_params(self) -> dict[str, Any]:
+        method = methods.get(self.method)
+        unknown = set(self.params) - set(method.defaults)
+        if unknown:
+            raise ConfigError(
+                f"{self.method} has no parameter(s) {sorted(unknown)} (known: {sorted(method.defaults)})"
+            )
+        return {**method.defaults, **self.params}
+
+    def budgets(self) -> tuple[Budget, Budget]:
+        return (
+            Budget(self.max_queries, self.max_attacker_tokens, self.max_seconds),
+            Budget(self.run_max_queries, self.run_max_attacker_tokens, self.run_max_seconds),
+        )
+
+
+def load_behaviors(spec: str, fmt: str | None = None, limit: int | None = None) -> list[Behavior]:
+    """A built-in probe set by name (or `all`), or a behaviors file; only behaviors a model should refuse."""
+    sets = builtin_probe_sets()
+    if spec == "all":
+        items = [b for s in sets.values() for b in s.behaviors]
+    elif spec in sets:
+        items = list(sets[spec].behaviors)
+    elif Path(spec).exists():
+        items = load_behaviors_file(spec, fmt)
+    else:
+        raise ConfigError(
+            f"--behaviors {spec!r} is neither a probe set ({', '.join(sorted(sets))}) nor a file"
+        )
+    items = [b for b in items if b.expected == "refuse" and not b.references and not b.nonexistent]
+    if limit is not None:
+        if limit < 1:
+            raise ConfigError("--limit must be at least 1")
+        items = items[:limit]
+    if not items:
+        raise ConfigError(f"{spec!r} holds no behaviors to attack (adaptive attacks need expected: refuse)")
+    return items
+
+
+@dataclass
+class BehaviorOutcome:
+    behavior_id: str
+    success: bool | None
+    score: float | None
+    queries: int
+    queries_to_success: int | None
+    budget_hit: str | None
+    usage: dict
+    replayed_steps: int = 0
+    steps: int = 0
+
+
+@dataclass
+class AttackRunResult:
+    run_id: str
+    method: str
+    status: str
+    outcomes: list[BehaviorOutcome] = field(default_factory=list)
+    usage: dict = field(default_factory=dict)
+    run_budget_hit: str | None = None
+    resumed: bool = False
+    skipped: int = 0
+
+
+def _models(
+    config: AttackConfig, target: Target | None, attacker: Target | None, judge_target: Target | None
+) -> tuple[Target, Target, Target]:
+    cache: dict[str, Target] = {}
+    if target is not None:
+        cache[config.target] = target
+    if attacker is not None:
+        cache.setdefault(config.attacker, attacker)
+    if judge_target is not None:
+        cache.setdefault(config.judge, judge_target)
+
+    def get(spec: str, given: Target | None) -> Target:
+        if given is not None:
+            return given
+        if spec not in cache:
+            cache[spec] = create_target(spec)
+        return cache[spec]
+
+    return get(config.target, target), get(config.attacker, attacker), get(config.judge, judge_target)
+
+
+def _store_result(
+    store: Store, run_id: str, b: Behavior, ctx: Context, judge: Judge, hit: str | None
+) -> None:
+    best = ctx.best
+    state = "ok" if best.verdict is not None and best.error is None else "error"
+    error = best.error or (None if best.verdict is not None else f"no target reply ({hit or 'pruned'})")
+    meta = {
+        "method": ctx.method,
+        "score": best.score,
+        "queries": ctx.usage.queries,
+        "queries_to_success": best.queries_to_success,
+        "budget_hit": hit,
+        "usage": ctx.usage.to_dict(),
+        "params": ctx.params,
+    }
+    with store.session() as s:
+        row = Attempt(
+            run_id=run_id,
+            behavior_id=b.id,
+            attack=ctx.method,
+            family="adaptive",
+            variant="",
+            sample=0,
+            category=b.category,
+            state=state,
+            conversation=best.conversation,
+            response=best.response,
+            error=error,
+            tokens=best.tokens,
+            latency_s=best.latency_s,
+            params=meta,
+        )
+        s.add(row)
+        if state == "ok" and best.verdict is not None:
+            s.flush()
+            v = best.verdict
+            s.add(
+                VerdictRow(
+                    attempt_id=row.id,
+                    judge=judge.id,
+                    label=v["label"],
+                    harm=v["harm"],
+                    confidence=v["confidence"],
+                    success=None if v["label"] == "unscorable" else best.success,
+                    rationale=f"{v['rationale']} (rubric {v['rubric']})"[:1000],
+                )
+            )
+    save_audit_result(
+        store,
+        run_id,
+        "attack",
+        f"{ctx.method}:{b.id}",
+        {
+            "behavior_id": b.id,
+            "success": best.success if state == "ok" else None,
+            "score": best.score,
+            "queries": ctx.usage.queries,
+            "queries_to_success": best.queries_to_success,
+            "budget_hit": hit,
+            "usage": ctx.usage.to_dict(),
+            "steps": ctx.trace.seq,
+            "replayed_steps": ctx.trace.replayed,
+        },
+    )
+
+
+def _resume(store: Store, resume: str, overrides: dict[str, Any]) -> tuple[str, AttackConfig]:
+    from ...engine.scan import latest_run_id
+    from ...results import resolve_run_id
+
+    run_id = latest_run_id(store, kind="attack") if resume == "last" else resolve_run_id(store, resume)
+    with store.session() as s:
+        run = s.get(Run, run_id)
+        if run.kind != "attack":
+            raise RedlineError(f"run {run_id} is a {run.kind!r} run, not an adaptive attack")
+        try:
+            config = AttackConfig.model_validate({**run.config, **overrides})
+        except ValidationError:
+            raise RedlineError(f"run {run_id} has a config this redline cannot read") from None
+        run.config = config.model_dump(mode="json")  # budgets raised on resume are kept for the next one
+    return run_id, config
+
+
+def run_attack(
+    config: AttackConfig | None = None,
+    *,
+    db: str | None = None,
+    resume: str | None = None,
+    budget_overrides: dict[str, Any] | None = None,
+    target: Target | None = None,
+    attacker: Target | None = None,
+    judge_target: Target | None = None,
+    on_behavior: Callable[[BehaviorOutcome], None] | None = None,
+    on_run: Callable[[str], None] | None = None,
+) -> AttackRunResult:
+    """Create (or resume) an attack run and attack every behavior not finished yet."""
+    overrides = {k: v for k, v in (budget_overrides or {}).items() if k in BUDGET_FIELDS and v is not None}
+    store = Store(db)
+    try:
+        if resume:
+            run_id, config = _resume(store, resume, overrides)
+        else:
+            config = AttackConfig.model_validate({**(config or AttackConfig()).model_dump(), **overrides})
+        method = methods.get(config.method)
+        params = config.method_params()
+        behaviors = load_behaviors(config.behaviors, config.behaviors_format, config.limit)
+        verdict_judge = create_judge(config.verdict_judge)
+        for spec in (config.target, config.attacker, config.judge):
+            parse_target_spec(spec)
+        tgt, atk, jdg = _models(config, target, attacker, judge_target)
+        if not resume:
+            run_id = create_aux_run(
+                store,
+                "attack",
+                parse_target_spec(config.target).display,
+                config.model_dump(mode="json"),
+                target_id=tgt.id,
+                suite=config.behaviors,
+                judge=verdict_judge.id,
+                seed=config.seed,
+                planned=len(behaviors),
+            )
+            with store.session() as s:
+                s.add_all(
+                    [
+                        BehaviorRow(
+                            run_id=run_id,
+                            behavior_id=b.id,
+                            category=b.category,
+                            subcategory=b.subcategory,
+                            source=b.source,
+                            expected=b.expected,
+                            goal=b.goal,
+                            data=b.to_data(),
+                        )
+                        for b in behaviors
+                    ]
+                )
+        if on_run:
+            on_run(run_id)
+        return _execute(
+            store,
+            run_id,
+            config,
+            method,
+            params,
+            behaviors,
+            verdict_judge,
+            tgt,
+            atk,
+            jdg,
+            bool(resume),
+            on_behavior,
+        )
+    finally:
+        store.close()
+
+
+def _execute(
+    store: Store,
+    run_id: str,
+    config: AttackConfig,
+    method: Any,
+    params: dict,
+    behaviors: list[Behavior],
+    verdict_judge: Judge,
+    tgt: Target,
+    atk: Target,
+    jdg: Target,
+    resumed: bool,
+    on_behavior: Callable[[BehaviorOutcome], None] | None,
+) -> AttackRunResult:
+    budget, run_budget = config.budgets()
+    with store.session() as s:
+        done = set(
+            s.scalars(
+                select(Attempt.behavior_id).where(Attempt.run_id == run_id, Attempt.attack == config.method)
+            )
+        )
+        # the run's usage so far: steps of finished behaviors (unfinished ones are replayed below)
+        run_usage = Usage()
+        for (data,) in s.execute(
+            select(Step.data).where(
+                Step.run_id == run_id, Step.method == config.method, Step.behavior_id.in_(done)
+            )
+        ):
+            run_usage.charge(data or {})
+        s.get(Run, run_id).status = "running"
+    settings = LoopSettings(
+        config.target_tokens,
+        config.attacker_tokens,
+        config.judge_tokens,
+        config.attacker_temperature,
+        config.success_threshold,
+        config.seed,
+    )
+    result = AttackRunResult(
+        run_id, config.method, "running", resumed=resumed, skipped=sum(b.id in done for b in behaviors)
+    )
+    try:
+        for b in behaviors:
+            if b.id in done:
+                continue
+            trace = Trace(store, run_id, b.id, config.method)
+            ctx = Context(
+                b,
+                config.method,
+                tgt,
+                atk,
+                jdg,
+                verdict_judge,
+                trace,
+                settings,
+                budget,
+                run_budget,
+                run_usage,
+                params,
+            )
+            hit: str | None = None
+            try:
+                method.run(ctx)
+            except BudgetExhausted as exc:
+                if exc.scope == "run":
+                    result.run_budget_hit = exc.resource
+                    break
+                hit = exc.resource
+            hit = hit or budget_hit(budget, ctx.usage)
+            _store_result(store, run_id, b, ctx, verdict_judge, hit)
+            outcome = BehaviorOutcome(
+                b.id,
+                ctx.best.success if ctx.best.verdict else None,
+                ctx.best.score,
+                ctx.usage.queries,
+                ctx.best.queries_to_success,
+                hit,
+                ctx.usage.to_dict(),
+                trace.replayed,
+                trace.seq,
+            )
+            result.outcomes.append(outcome)
+            if on_behavior:
+                on_behavior(outcome)
+        result.status = "interrupted" if result.run_budget_hit else "complete"
+    except KeyboardInterrupt:
+        result.status = "interrupted"
+    result.usage = run_usage.to_dict()
+    save_audit_result(
+        store,
+        run_id,
+        "attack",
+        f"{config.method}:_run",
+        {
+            "status": result.status,
+            "run_budget_hit": result.run_budget_hit,
+            "usage": result.usage,
+            "budgets": {k: getattr(config, k) for k in BUDGET_FIELDS},
+        },
+    )
+    finish_run(store, run_id, result.status)
+    return result

@@ -1,0 +1,1 @@
+"""Differential-privacy training with Opacus and its empirical audit."""

@@ -1,0 +1,53 @@
+"""`redline dp audit`: an empirical lower bound on epsilon from a membership attack on inserted canaries.
+
+Canaries (out-of-distribution points with random labels) are each included in training with
+probability 1/2. The loss attack scores every canary; a threshold is chosen on one half of the
+canaries and applied to the other half, whose TPR/FPR give a Clopper-Pearson lower bound on epsilon
+(see `redline.audits.privacy.mia.epsilon_lower_bound`). The audit passes when that bound does not
+exceed the accountant's epsilon. Caveat: canaries share one training run, so trials are not fully
+independent (Steinke et al. 2023 show one-run audits are valid but loose); many-run audits are tighter.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..privacy import mia
+from .data import Dataset, make_canaries, make_tabular
+from .train import DPConfig, accuracy, predict_losses, split, train_model
+
+
+def run_audit(cfg: DPConfig, canaries: int = 200, confidence: float = 0.95,
+              claim_epsilon: float | None = None, seed: int = 0) -> dict:
+    """Train a DP and a non-DP model with canaries and bound epsilon empirically for each."""
+    rng = np.random.default_rng(seed)
+    data = make_tabular(cfg.data.n, cfg.data.features, noise=cfg.data.noise, seed=seed)
+    test, train = split(data, (cfg.data.test_fraction, 1 - cfg.data.test_fraction), seed=seed)
+    can = make_canaries(canaries, cfg.data.features, seed=seed + 1)
+    inside = rng.random(canaries) < 0.5
+    full = Dataset(np.concatenate([train.x, can.x[inside]]), np.concatenate([train.y, can.y[inside]]))
+    calib = rng.random(canaries) < 0.5
+    results = {}
+    for dp in (True, False):
+        model, info = train_model(full, cfg, dp=dp, n_classes=2)
+        scores = mia.loss_attack(predict_losses(model, can)[0])
+        delta = info.get("delta", cfg.delta or 1.0 / (10 * len(full)))
+        cal_in, cal_out = scores[calib & inside], scores[calib & ~inside]
+        t, direction = mia.choose_threshold(cal_in, cal_out, delta, confidence)
+        ev_in, ev_out = scores[~calib & inside], scores[~calib & ~inside]
+        tp, fp = mia.apply_threshold(ev_in, ev_out, t, direction)
+        bound = mia.epsilon_lower_bound(tp, len(ev_in), fp, len(ev_out), delta, confidence)
+        claimed = info.get("epsilon") if dp else claim_epsilon
+        if dp and claim_epsilon is not None:
+            claimed = claim_epsilon
+        verdict = "no claim"
+        if claimed is not None:
+            verdict = "pass" if bound["epsilon_lower"] <= claimed else "BROKEN"
+        results["dp" if dp else "non_dp"] = {
+            "accountant_epsilon": info.get("epsilon"), "claimed_epsilon": claimed, "delta": delta,
+            "empirical": bound, "verdict": verdict, "threshold": t, "direction": direction,
+            "attack": mia.metrics(scores[inside], scores[~inside]), "test_accuracy": accuracy(model, test),
+            "noise_multiplier": info.get("noise_multiplier"), "seconds": info["seconds"],
+        }
+    return {"canaries": canaries, "canaries_in": int(inside.sum()), "confidence": confidence,
+            "n_train": len(full), "models": results}

@@ -1,0 +1,1 @@
+"""Privacy audits: PII in outputs, canary exposure, training-data extraction, membership inference."""

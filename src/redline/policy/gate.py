@@ -1,0 +1,210 @@
+"""The deployment gate: thresholds -> the safety level the evidence supports -> deploy / mitigate / stop."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from ..results import AttemptRecord, get_run, load_attempts, resolve_run_id
+from ..store.db import Store
+from ..store.models import Run
+from ..store.runs import load_audit_results
+from .metrics import ThresholdResult, evaluate_bias_gap, evaluate_records
+from .model import Policy, level_rank
+
+DEPLOY, MITIGATE, STOP = "deploy", "deploy with mitigations", "do not deploy"
+EXIT_CODES = {DEPLOY: 0, MITIGATE: 3, STOP: 4}
+BIAS_AUDITS = ("bias", "fair")
+
+
+@dataclass
+class GateResult:
+    """The decision, the level, and every threshold's evidence."""
+
+    run_id: str
+    policy: str
+    decision: str
+    level: str
+    exit_code: int
+    reasons: list[str]
+    required_safeguards: list[str]
+    declared_safeguards: list[str]
+    missing_safeguards: list[str]
+    thresholds: list[ThresholdResult]
+    mitigated_run: str | None = None
+    audit_runs: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["thresholds"] = [t.to_dict() for t in self.thresholds]
+        return d
+
+
+def evaluate_threshold(
+    t,
+    policy: Policy,
+    records: list[AttemptRecord],
+    audits: list[Any],  # noqa: ANN001
+    source: str,
+) -> ThresholdResult:
+    if t.metric == "bias_gap":
+        return evaluate_bias_gap(t, policy, audits)
+    return evaluate_records(t, policy, records, source)
+
+
+def evaluate_gate(
+    policy: Policy,
+    records: list[AttemptRecord],
+    *,
+    run_id: str = "",
+    audits: list[Any] | None = None,
+    safeguards: list[str] | None = None,
+    mitigated_records: list[AttemptRecord] | None = None,
+    mitigated_run: str | None = None,
+    mitigated_audits: list[Any] | None = None,
+) -> GateResult:
+    """Compute the level the evidence supports and the deployment decision with its reasons."""
+    audits = audits or []
+    declared = list(safeguards or [])
+    results = [evaluate_threshold(t, policy, records, audits, run_id) for t in policy.thresholds]
+    reasons: list[str] = []
+    warnings = [
+        f"advisory {r.id} ({r.domain}) {r.status}: {r.explanation}"
+        for r in results
+        if r.advisory and r.status in ("crossed", "insufficient")
+    ]
+    binding = [r for r in results if not r.advisory and r.status in ("crossed", "insufficient")]
+    insufficient = [r for r in binding if r.status == "insufficient"]
+    level = policy.base_level
+    for r in binding:
+        if level_rank(r.level) > level_rank(level):
+            level = r.level
+    for r in binding:
+        how = "crossed" if r.status == "crossed" else "insufficient evidence (treated as crossed)"
+        ex = f"; example attempts {', '.join(map(str, r.examples))}" if r.examples else ""
+        reasons.append(f"{r.id} ({r.domain}, {r.level}) {how}: {r.explanation}{ex}")
+    base = GateResult(
+        run_id=run_id,
+        policy=policy.name,
+        decision=STOP,
+        level=level,
+        exit_code=EXIT_CODES[STOP],
+        reasons=reasons,
+        required_safeguards=[],
+        declared_safeguards=declared,
+        missing_safeguards=[],
+        thresholds=results,
+        mitigated_run=mitigated_run,
+        warnings=warnings,
+    )
+    if insufficient and policy.insufficient_evidence == "block":
+        reasons.append(f"{len(insufficient)} threshold(s) lack evidence and the policy blocks on that")
+        return base
+    if not binding:
+        base.decision, base.exit_code = DEPLOY, EXIT_CODES[DEPLOY]
+        reasons.append(f"no threshold crossed: every binding threshold certified below its limit ({level})")
+        return base
+    if not policy.levels[level].deployable:
+        reasons.append(
+            f"{level} is not deployable under policy {policy.name}: {policy.levels[level].description}"
+        )
+        return base
+    required = policy.required_safeguards(level)
+    base.required_safeguards = required
+    base.missing_safeguards = [s for s in required if s not in declared]
+    if base.missing_safeguards:
+        reasons.append(
+            f"{level} requires safeguards not declared present: {', '.join(base.missing_safeguards)}"
+        )
+        return base
+    pending = [r for r in binding if r.remeasure]
+    if pending:
+        if mitigated_records is None:
+            reasons.append(
+                f"{', '.join(r.id for r in pending)} must be re-measured under the safeguards: "
+                "pass --mitigated-run RUN (a scan of the guarded target)"
+            )
+            return base
+        thresholds = {t.id: t for t in policy.thresholds}
+        still = []
+        for r in pending:
+            m = evaluate_threshold(
+                thresholds[r.id], policy, mitigated_records, mitigated_audits or [], mitigated_run or ""
+            )
+            r.mitigated = m.to_dict()
+            if m.status != "pass":
+                still.append(f"{r.id} under safeguards {m.status}: {m.explanation}")
+        if still:
+            reasons += still
+            return base
+        reasons.append(
+            f"re-measured under safeguards ({mitigated_run}): {', '.join(r.id for r in pending)} pass"
+        )
+    base.decision, base.exit_code = MITIGATE, EXIT_CODES[MITIGATE]
+    reasons.append(f"all {level} safeguards declared present: {', '.join(required)}")
+    return base
+
+
+def find_audits(
+    store: Store, run_id: str, audit_runs: list[str] | None = None
+) -> tuple[list[Any], list[str]]:
+    """Bias/fairness audit results for a run: its own, those of `audit_runs`, else the newest audit run
+    of the same target (so `redline audit bias` followed by `redline gate` just works)."""
+    run_ids = [run_id] + [resolve_run_id(store, r) for r in audit_runs or []]
+    if not audit_runs:
+        run = get_run(store, run_id)
+        with store.session() as s:
+            newest = s.scalar(
+                select(Run.id)
+                .where(Run.kind.like("audit%"), Run.target == run.target, Run.id != run_id)
+                .order_by(Run.created_at.desc(), Run.id.desc())
+                .limit(1)
+            )
+        if newest:
+            run_ids.append(newest)
+    rows: list[Any] = []
+    used: list[str] = []
+    for rid in run_ids:
+        got = [a for a in load_audit_results(store, rid) if any(b in a.audit.lower() for b in BIAS_AUDITS)]
+        if got:
+            used.append(rid)
+        rows += got
+    return rows, used
+
+
+def gate_run(
+    store: Store,
+    run_ref: str,
+    policy: Policy,
+    *,
+    safeguards: list[str] | None = None,
+    mitigated_run: str | None = None,
+    audit_runs: list[str] | None = None,
+) -> GateResult:
+    """Load a run (and optionally its mitigated re-measurement) from the store and gate it."""
+    run_id = resolve_run_id(store, run_ref)
+    records = load_attempts(store, run_id)
+    audits, used = find_audits(store, run_id, audit_runs)
+    mitigated_ref = mitigated_run or policy.remeasure_run
+    m_id = m_records = m_audits = None
+    if mitigated_ref:
+        m_id = resolve_run_id(store, mitigated_ref)
+        m_records = load_attempts(store, m_id)
+        m_audits, _ = find_audits(store, m_id)
+    result = evaluate_gate(
+        policy,
+        records,
+        run_id=run_id,
+        audits=audits,
+        safeguards=safeguards,
+        mitigated_records=m_records,
+        mitigated_run=m_id,
+        mitigated_audits=m_audits,
+    )
+    result.audit_runs = used
+    if not records:
+        result.warnings.insert(0, f"run {run_id} has no attempts")
+    return result
