@@ -12,8 +12,7 @@ from redline.interp.activations import collect_activations, n_positions, post_in
 from redline.interp.data import instruction_sets, split
 from redline.interp.hooks import decoder_layers
 from redline.interp.interventions import Direction, apply_target_intervention, intervene
-from redline.judges.refusal import RefusalJudge
-from redline.records import GenerationParams, user
+from redline.records import user
 
 STEER_LAYER = 10  # measured: the refusal direction chosen by `redline interp direction` on this model
 STEER_ALPHA = 2.0
@@ -98,23 +97,6 @@ def test_probe_beats_chance_on_held_out_split(train_acts) -> None:  # noqa: ANN0
     # measured: held-out AUROC ~0.97+ in middle layers with 96 prompts; the floor keeps a wide margin
     assert best.auroc > 0.85 and best.low > 0.6
     assert np.median([s.auroc for s in scores]) > 0.75
-
-
-def test_steering_with_positive_alpha_raises_refusal(embedded_target, direction, sets) -> None:  # noqa: ANN001
-    _, h_test, _, _ = sets
-    m = embedded_target.model
-    convs = [[user(p)] for p in h_test[:12]]
-    params = GenerationParams(max_new_tokens=24)
-    judge = RefusalJudge()
-
-    def refusals() -> int:
-        return sum(judge._one(g.text).label == "refused" for g in embedded_target.generate(convs, params))
-
-    plain = refusals()
-    with intervene(m, "steer", direction, alpha=STEER_ALPHA):
-        steered = refusals()
-    # measured on these 12 held-out prompts: see docs/interp.md; asserted with a margin
-    assert steered >= plain + 3, (plain, steered)
 
 
 def test_target_option_installs_hooks_until_close(embedded_target, direction, tmp_path) -> None:  # noqa: ANN001
