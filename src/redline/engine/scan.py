@@ -24,7 +24,8 @@ from ..probes.loaders import load_behaviors_file
 from ..probes.suites import get_suite
 from ..records import conversation_to_dicts
 from ..store.db import Store
-from ..store.models import Attempt, BehaviorRow, Run, VerdictRow, utcnow
+from ..store.models import Attempt, Run, VerdictRow, utcnow
+from ..store.runs import behavior_rows
 from ..targets.base import Target, create_target, parse_target_spec
 from .execute import Outcome, generate_items, group_by_decoding, judge_outcomes
 from .plan import WorkItem, build_plan
@@ -180,19 +181,7 @@ def create_run(store: Store, plan: ScanPlan, target: Target, judge: Judge) -> st
             )
         )
         s.flush()
-        for b in plan.behaviors:
-            s.add(
-                BehaviorRow(
-                    run_id=run_id,
-                    behavior_id=b.id,
-                    category=b.category,
-                    subcategory=b.subcategory,
-                    source=b.source,
-                    expected=b.expected,
-                    goal=b.goal,
-                    data=b.to_data(),
-                )
-            )
+        s.add_all(behavior_rows(run_id, plan.behaviors))
     return run_id
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from .. import __version__
 from .db import Store
-from .models import AuditResult, Run, utcnow
+from .models import AuditResult, BehaviorRow, Run, utcnow
 
 
 def config_digest(config: dict[str, Any]) -> str:
@@ -29,6 +29,23 @@ def create_aux_run(
         s.add(Run(id=run_id, kind=kind, target=target, target_id=target_id, suite=suite, judge=judge, seed=seed,
                   planned=planned, config=config, config_hash=config_digest(config), version=__version__))
     return run_id
+
+
+def behavior_rows(run_id: str, behaviors: list[Any]) -> list[BehaviorRow]:
+    """Rows recording each behavior as the run used it (so reports survive edits of the data files)."""
+    return [
+        BehaviorRow(
+            run_id=run_id,
+            behavior_id=b.id,
+            category=b.category,
+            subcategory=b.subcategory,
+            source=b.source,
+            expected=b.expected,
+            goal=b.goal,
+            data=b.to_data(),
+        )
+        for b in behaviors
+    ]
 
 
 def finish_run(store: Store, run_id: str, status: str = "complete") -> None:

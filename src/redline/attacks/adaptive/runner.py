@@ -15,8 +15,8 @@ from ...judges.base import Judge, create_judge
 from ...probes.behavior import Behavior, builtin_probe_sets
 from ...probes.loaders import load_behaviors_file
 from ...store.db import Store
-from ...store.models import Attempt, BehaviorRow, Run, Step, VerdictRow
-from ...store.runs import create_aux_run, finish_run, save_audit_result
+from ...store.models import Attempt, Run, Step, VerdictRow
+from ...store.runs import behavior_rows, create_aux_run, finish_run, save_audit_result
 from ...targets.base import Target, create_target, parse_target_spec
 from .common import Budget, BudgetExhausted, Context, LoopSettings, Trace, Usage, budget_hit, methods
 
@@ -265,21 +265,7 @@ def run_attack(
                 planned=len(behaviors),
             )
             with store.session() as s:
-                s.add_all(
-                    [
-                        BehaviorRow(
-                            run_id=run_id,
-                            behavior_id=b.id,
-                            category=b.category,
-                            subcategory=b.subcategory,
-                            source=b.source,
-                            expected=b.expected,
-                            goal=b.goal,
-                            data=b.to_data(),
-                        )
-                        for b in behaviors
-                    ]
-                )
+                s.add_all(behavior_rows(run_id, behaviors))
         if on_run:
             on_run(run_id)
         return _execute(
