@@ -59,12 +59,13 @@ def test_scan_over_http_stores_results(embedded_target, db_path):
 
     data = Path(__file__).parent / "data" / "behaviors_small.jsonl"
     with BackgroundServer(create_app(embedded_target, "smol")) as server:
-        spec = f"openai:smol@{server.base_url}"
+        spec = f"openai:smol@{server.base_url};timeout=600"  # the server runs one generation at a time
         result = run_scan(ScanConfig(target=spec, behaviors_file=str(data), judge="refusal", max_new_tokens=16,
                                       attacks=["identity"]),
                           db=db_path, concurrency=3)
     records = load_attempts(Store(db_path), result.run_id)
-    assert len(records) == 6 and all(r.state == "ok" for r in records)
+    assert len(records) == 6
+    assert all(r.state == "ok" for r in records), [(r.behavior_id, r.state, r.error) for r in records]
 
 
 def test_unreachable_endpoint_is_a_clear_error():
