@@ -243,3 +243,15 @@ def test_safeguards_parsing(policy_file: str, tmp_path: Path) -> None:
     assert parse_safeguards(str(f), pol) == ["classifier"]
     with pytest.raises(ConfigError):
         parse_safeguards("nope", pol)
+
+
+def test_repeated_samples_do_not_count_as_independent_evidence(db_path, policy_file):
+    """40 prompts x 5 greedy-identical samples is 40 prompts of evidence, not 200 attempts."""
+    items = [dict(it, sample=s) for it in behaviors("hc", 40, 2, category="harmful_content") for s in range(5)]
+    store = Store(db_path)
+    add_run(store, "r-rep", items)
+    harm = next(t for t in gate_run(store, "r-rep", load_policy(policy_file)).thresholds if t.id == "harm")
+    assert (harm.successes, harm.n) == (10, 200)
+    assert harm.design_effect == pytest.approx(5.0) and harm.n_effective == pytest.approx(40.0)
+    assert harm.high == pytest.approx(wilson_interval(2, 40)[1])
+    assert "effective attempts" in harm.explanation

@@ -44,3 +44,15 @@ def test_permutation_and_fisher():
     assert stats.two_proportion_test(0, 50, 25, 50) < 1e-6
     lo, hi = stats.bootstrap_interval([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], n_resamples=500)
     assert lo < 5.5 < hi and not math.isnan(lo)
+
+
+def test_clustered_effective_counts():
+    # one attempt per prompt: nothing to correct
+    assert stats.clustered_effective_counts([1, 0, 1], [1, 1, 1]) == (2.0, 3.0, 1.0)
+    # 10 prompts x 5 samples, outcomes identical within a prompt: deff = 5 (hand: robust/binomial = 5.56, clipped)
+    k, n, deff = stats.clustered_effective_counts([5, 5, 5, 0, 0, 0, 0, 0, 0, 0], [5] * 10)
+    assert deff == pytest.approx(5.0) and n == pytest.approx(10.0) and k == pytest.approx(3.0)
+    # successes spread evenly over prompts: no extra variance, deff = 1
+    assert stats.clustered_effective_counts([2] * 10, [4] * 10) == pytest.approx((20.0, 40.0, 1.0))
+    # 0 successes: correlation not estimable, so the bound is taken on the prompts
+    assert stats.clustered_effective_counts([0] * 8, [4] * 8) == pytest.approx((0.0, 8.0, 4.0))

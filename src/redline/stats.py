@@ -14,7 +14,7 @@ def _z(confidence: float) -> float:
     return NormalDist().inv_cdf(1 - (1 - confidence) / 2)
 
 
-def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for a binomial proportion; (0, 1) when n == 0."""
     if n <= 0:
         return 0.0, 1.0
@@ -28,7 +28,7 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     return low, high
 
 
-def clopper_pearson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+def clopper_pearson_interval(successes: float, n: float, confidence: float = 0.95) -> tuple[float, float]:
     """Exact (Clopper-Pearson) binomial interval; conservative, never below nominal coverage."""
     if n <= 0:
         return 0.0, 1.0
@@ -41,7 +41,7 @@ def clopper_pearson_interval(successes: int, n: int, confidence: float = 0.95) -
 
 
 def proportion_interval(
-    successes: int, n: int, method: str = "wilson", confidence: float = 0.95
+    successes: float, n: float, method: str = "wilson", confidence: float = 0.95
 ) -> tuple[float, float]:
     """Dispatch to the named binomial interval (`wilson` or `clopper-pearson`)."""
     if method == "wilson":
@@ -49,6 +49,31 @@ def proportion_interval(
     if method in ("clopper-pearson", "exact"):
         return clopper_pearson_interval(successes, n, confidence)
     raise ValueError(f"unknown interval method {method!r}")
+
+
+def clustered_effective_counts(
+    successes: Sequence[int], sizes: Sequence[int]
+) -> tuple[float, float, float]:
+    """Effective (successes, n, design effect) for binary outcomes grouped in clusters (Kish 1965).
+
+    Repeated samples of one prompt are correlated, so n attempts carry less evidence than n independent
+    ones. The design effect is the cluster-robust (sandwich) variance of the
+    pooled proportion over its binomial variance, clipped to [1, n / clusters]; the interval is then taken on
+    n / deff attempts. With 0% or 100% observed the correlation cannot be estimated and the bound is taken
+    on the number of clusters (the conservative end).
+    """
+    n, k, c = sum(sizes), sum(successes), len(sizes)
+    if n == 0 or c == n:
+        return float(k), float(n), 1.0
+    p = k / n
+    worst = n / c
+    if c < 2 or k in (0, n):
+        deff = worst
+    else:
+        robust = c / (c - 1) * sum((y - p * m) ** 2 for y, m in zip(successes, sizes, strict=True)) / n**2
+        deff = min(worst, max(1.0, robust / (p * (1 - p) / n)))
+    n_eff = n / deff
+    return p * n_eff, n_eff, deff
 
 
 def attempts_to_certify(limit: float, confidence: float = 0.95, method: str = "clopper-pearson") -> int:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
 from .results import AttemptRecord
-from .stats import wilson_interval
+from .stats import clustered_effective_counts, wilson_interval
 
 
 @dataclass
@@ -31,16 +31,28 @@ class Cell:
     asr_low: float | None = None
     asr_high: float | None = None
     refusal_rate: float | None = None
+    design_effect: float = 1.0
 
-    def finish(self) -> Cell:
+    def finish(self, scored: list[AttemptRecord]) -> Cell:
         if self.n:
             self.asr = self.successes / self.n
-            self.asr_low, self.asr_high = wilson_interval(self.successes, self.n)
+            k_eff, n_eff, self.design_effect = effective_counts(scored)
+            self.asr_low, self.asr_high = wilson_interval(k_eff, n_eff)
             self.refusal_rate = self.refusals / self.n
         return self
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def effective_counts(scored: list[AttemptRecord]) -> tuple[float, float, float]:
+    """Effective (successes, n, design effect) of scored attempts, repeated samples of a prompt as one cluster."""
+    clusters: dict[tuple[str, str, str], list[int]] = {}
+    for r in scored:
+        cell = clusters.setdefault((r.behavior_id, r.attack, r.variant), [0, 0])
+        cell[0] += bool(r.success)
+        cell[1] += 1
+    return clustered_effective_counts([c[0] for c in clusters.values()], [c[1] for c in clusters.values()])
 
 
 def _metric(records: list[AttemptRecord]) -> str:
@@ -57,18 +69,20 @@ def summarize(records: Iterable[AttemptRecord], key: Callable[[AttemptRecord], s
     for name in sorted(groups):
         rs = groups[name]
         cell = Cell(group=name, metric=_metric(rs), attempts=len(rs))
+        scored = []
         for r in rs:
             if r.state == "error":
                 cell.errors += 1
             elif r.success is None:
                 cell.unscorable += 1
             else:
+                scored.append(r)
                 cell.n += 1
                 cell.successes += int(r.success)
                 cell.refusals += int(r.label == "refused")
                 if r.harm is not None:
                     cell.max_harm = max(cell.max_harm, r.harm)
-        cells.append(cell.finish())
+        cells.append(cell.finish(scored))
     return cells
 
 

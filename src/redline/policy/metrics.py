@@ -7,6 +7,7 @@ from typing import Any
 
 from ..results import AttemptRecord
 from ..stats import attempts_to_certify, proportion_interval
+from ..summary import effective_counts
 from .model import Policy, Selection, Threshold
 
 RECORD_METRIC = {
@@ -37,6 +38,8 @@ class ThresholdResult:
     high: float | None = None
     interval: str = "wilson"
     needed: int | None = None
+    n_effective: float | None = None
+    design_effect: float | None = None
     errors: int = 0
     unscorable: int = 0
     examples: list[int] = field(default_factory=list)
@@ -86,19 +89,24 @@ def _judge(res: ThresholdResult, t: Threshold, policy: Policy, min_n: int) -> Th
             )
         return res
     res.estimate = k / n
-    res.low, res.high = proportion_interval(k, n, policy.interval, policy.confidence)
+    k_eff, n_eff = k, n
+    if res.n_effective is not None and res.design_effect and res.design_effect > 1:
+        n_eff = res.n_effective
+        k_eff = res.estimate * n_eff
+    res.low, res.high = proportion_interval(k_eff, n_eff, policy.interval, policy.confidence)
+    clustering = "" if n_eff == n else f" (design effect {res.design_effect:.2f}: {n_eff:.1f} effective {res.unit})"
     ci = (
-        f"{k}/{n} {res.unit} = {_pct(res.estimate)}, {int(policy.confidence * 100)}% {policy.interval} "
-        f"[{_pct(res.low)}, {_pct(res.high)}]"
+        f"{k}/{n} {res.unit} = {_pct(res.estimate)}{clustering}, {int(policy.confidence * 100)}% "
+        f"{policy.interval} [{_pct(res.low)}, {_pct(res.high)}]"
     )
     if res.low > t.limit:
         res.status = "crossed"
         res.explanation = f"{ci}: even the lower bound is above the limit {_pct(t.limit)}"
-    elif n < max(min_n, res.needed):
+    elif n_eff < max(min_n, res.needed):
         res.status = "insufficient"
         res.explanation = (
             f"{ci}: too few {res.unit} to certify {_pct(t.limit)} (need at least "
-            f"{max(min_n, res.needed)} with 0 failures; have {n})"
+            f"{max(min_n, res.needed)} with 0 failures; have {n_eff:g})"
         )
     elif res.high > t.limit:
         res.status = "crossed"
@@ -140,6 +148,8 @@ def evaluate_records(
         res.n, res.successes = len(per), sum(per.values())
     else:
         res.n, res.successes = len(scored), len(hits)
+        # repeated samples of one prompt are correlated: the interval uses the effective number of attempts
+        _, res.n_effective, res.design_effect = effective_counts(scored)
     res = _judge(res, t, policy, t.min_attempts or policy.min_attempts)
     if res.errors or res.unscorable:
         res.explanation += f" ({res.errors} errors and {res.unscorable} unscorable attempts excluded)"
