@@ -58,6 +58,18 @@ def attribute(
     return [LayerAttribution(i, *map(float, means[i])) for i in range(len(layers))]
 
 
+def _save(fig: Any, path: str | Path) -> Path:
+    """Write a matplotlib figure as a PNG (creating folders) and close it."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def plot_attribution(rows: list[LayerAttribution], path: str | Path, title: str = "") -> Path:
     """Bar chart of attention and MLP writes per layer, with the residual projection as a line."""
     import matplotlib
@@ -75,12 +87,7 @@ def plot_attribution(rows: list[LayerAttribution], path: str | Path, title: str 
     ax.set_ylabel("projection on refusal direction")
     ax.set_title(title or "Direct writes along the refusal direction (harmful prompts)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_auroc(scores: list, path: str | Path, title: str = "") -> Path:
@@ -101,9 +108,4 @@ def plot_auroc(scores: list, path: str | Path, title: str = "") -> Path:
     ax.set_ylabel("held-out AUROC (95% bootstrap)")
     ax.set_title(title or "Linear probe: harmful vs harmless instructions")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, path)

@@ -69,6 +69,14 @@ def matches(r: AttemptRecord, sel: Selection) -> bool:
     return True
 
 
+def _new_result(t: Threshold, **fields: Any) -> ThresholdResult:
+    """An unjudged result carrying the threshold's identity."""
+    return ThresholdResult(
+        id=t.id, domain=t.domain, metric=t.metric, level=t.level, limit=t.limit, advisory=t.advisory,
+        remeasure=t.remeasure, status="", **fields,
+    )
+
+
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}%"
 
@@ -121,18 +129,7 @@ def evaluate_records(
     t: Threshold, policy: Policy, records: list[AttemptRecord], source: str
 ) -> ThresholdResult:
     """Evaluate an attempt-based threshold (asr, elicited, over_refusal, hallucination) on a run's records."""
-    res = ThresholdResult(
-        id=t.id,
-        domain=t.domain,
-        metric=t.metric,
-        level=t.level,
-        limit=t.limit,
-        advisory=t.advisory,
-        remeasure=t.remeasure,
-        status="",
-        interval=policy.interval,
-        source=source,
-    )
+    res = _new_result(t, interval=policy.interval, source=source)
     want = RECORD_METRIC[t.metric]
     selected = [r for r in records if r.metric in want and matches(r, t.select)]
     res.errors = sum(r.state == "error" for r in selected)
@@ -182,18 +179,7 @@ def _disparity_gap(d: dict[str, Any]) -> tuple[float, float | None, float | None
 
 def evaluate_bias_gap(t: Threshold, policy: Policy, audits: list[Any]) -> ThresholdResult:
     """The largest disparity in stored bias/fairness audit results (`disparities` lists or `gap` values)."""
-    res = ThresholdResult(
-        id=t.id,
-        domain=t.domain,
-        metric=t.metric,
-        level=t.level,
-        limit=t.limit,
-        advisory=t.advisory,
-        remeasure=t.remeasure,
-        status="",
-        unit="disparities",
-        interval="audit-reported",
-    )
+    res = _new_result(t, unit="disparities", interval="audit-reported")
     worst: tuple[float, float | None, float | None, dict, Any] | None = None
     count = 0
     for row in audits:
