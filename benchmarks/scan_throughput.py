@@ -1,13 +1,16 @@
 """Scan throughput: a full `scan` (plan, generate, judge, store) vs raw `model.generate` on the same
-prompts and batch size, and the batch-size sweep (1, 8, 32). All numbers come from one run.
+prompts and batch size, and the batch-size sweep (1, 8, 32). All numbers come from one run; the paths
+alternate over `--rounds` and medians are reported, so drifting machine load hits both sides.
 
-    .venv/bin/python benchmarks/scan_throughput.py [--prompts 64] [--max-new-tokens 64] [--json out.json]
+    .venv/bin/python benchmarks/scan_throughput.py [--prompts 64] [--max-new-tokens 64] [--rounds 2] [--json out.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -70,6 +73,7 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--sweep-prompts", type=int, default=32, help="prompts per point of the batch sweep")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved repetitions (medians are reported)")
     parser.add_argument("--judge", default="refusal")
     parser.add_argument("--target", default="local")
     parser.add_argument("--json", dest="json_path")
@@ -78,24 +82,40 @@ def main() -> None:
     target = create_target(args.target, batch_size=args.batch_size)
     prompts = [GOALS[i % len(GOALS)] + ("" if i < len(GOALS) else f" (variant {i})") for i in range(args.prompts)]
     raw_generate(target, prompts[:4], 4, 8)  # warm-up
-    raw_s, raw_tok = raw_generate(target, prompts, args.batch_size, args.max_new_tokens)
-    scan_s, scan_tok = full_scan(target, prompts, args.batch_size, args.max_new_tokens, args.judge)
+    # raw and scan alternate, so a change in machine load between them shows up in both
+    raw, scan = [], []
+    for _ in range(args.rounds):
+        target.batch_size = args.batch_size
+        raw.append(raw_generate(target, prompts, args.batch_size, args.max_new_tokens))
+        scan.append(full_scan(target, prompts, args.batch_size, args.max_new_tokens, args.judge))
+    raw_s, raw_tok = statistics.median(s for s, _ in raw), raw[0][1]
+    scan_s, scan_tok = statistics.median(s for s, _ in scan), scan[0][1]
     result = {
         "target": target.id,
         "prompts": len(prompts),
         "max_new_tokens": args.max_new_tokens,
         "batch_size": args.batch_size,
+        "rounds": args.rounds,
+        "load_average": os.getloadavg(),
         "raw": {"seconds": raw_s, "attempts_per_s": len(prompts) / raw_s, "tokens_per_s": raw_tok / raw_s},
         "scan": {"seconds": scan_s, "attempts_per_s": len(prompts) / scan_s, "tokens_per_s": scan_tok / scan_s},
-        "engine_overhead": scan_s / raw_s - 1,
+        "engine_overhead": statistics.median(s / r - 1 for (s, _), (r, _) in zip(scan, raw, strict=True)),
         "sweep": {},
     }
     sweep_prompts = prompts[: args.sweep_prompts]
-    for bs in (1, 8, 32):
-        target.batch_size = bs
-        s, tok = full_scan(target, sweep_prompts, bs, args.max_new_tokens, args.judge)
-        result["sweep"][bs] = {"attempts_per_s": len(sweep_prompts) / s, "tokens_per_s": tok / s}
-    result["speedup_32_vs_1"] = result["sweep"][32]["attempts_per_s"] / result["sweep"][1]["attempts_per_s"]
+    points: dict[int, list[float]] = {1: [], 8: [], 32: []}
+    tokens: dict[int, list[float]] = {1: [], 8: [], 32: []}
+    for _ in range(args.rounds):
+        for bs in points:
+            target.batch_size = bs
+            s, tok = full_scan(target, sweep_prompts, bs, args.max_new_tokens, args.judge)
+            points[bs].append(len(sweep_prompts) / s)
+            tokens[bs].append(tok / s)
+    for bs in points:
+        result["sweep"][bs] = {"attempts_per_s": statistics.median(points[bs]),
+                               "tokens_per_s": statistics.median(tokens[bs])}
+    result["speedup_32_vs_1"] = statistics.median(a / b for a, b in zip(points[32], points[1], strict=True))
+    result["load_average_end"] = os.getloadavg()
     print(json.dumps(result, indent=2))
     if args.json_path:
         Path(args.json_path).write_text(json.dumps(result, indent=2))

@@ -37,3 +37,17 @@ def test_config_errors(tmp_path) -> None:  # noqa: ANN001
     with pytest.raises(ConfigError, match="data.path"):
         load_data(load_config(bad).data)
     assert load_config(None).target_epsilon == 3.0
+
+
+@pytest.mark.slow
+def test_understated_claim_is_broken() -> None:
+    """A non-DP model that memorizes its canaries, claimed as epsilon=0.5, must be flagged BROKEN."""
+    import torch
+
+    from redline.audits.dp.audit import run_audit
+
+    torch.set_num_threads(1)
+    cfg = load_config(None, target_epsilon=1.0, epochs=40, lr=0.5, batch_size=64, data={"n": 1000})
+    m = run_audit(cfg, canaries=200, claim_epsilon=0.5, models=("non_dp",))["models"]["non_dp"]
+    assert m["claimed_epsilon"] == 0.5 and m["empirical"]["epsilon_lower"] > 0.5
+    assert m["verdict"] == "BROKEN"

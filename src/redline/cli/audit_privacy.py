@@ -75,3 +75,147 @@ def audit_pii(
         table.add_row(cat, *(str(counts.get(k, 0)) for k in kinds), str(sum(counts.values())))
     table.add_row("all", *(str(result["by_kind"][k]) for k in kinds), str(result["findings"]), style="bold")
     console.print(table)
+
+
+def _lines(path: Path, what: str) -> list[str]:
+    """Non-empty lines of a UTF-8 text file (one document per line)."""
+    try:
+        lines = [ln.strip() for ln in path.read_text(encoding="utf-8", errors="replace").splitlines()]
+    except OSError as exc:
+        fail(f"cannot read {what} file {path}: {exc.strerror or exc}")
+    lines = [ln for ln in lines if ln]
+    if not lines:
+        fail(f"{what} file {path} has no non-empty lines")
+    return lines
+
+
+def _load(path: str | None) -> tuple:
+    """(model, tokenizer, id) of a local model folder or .gguf file; None means the embedded model."""
+    from ..targets.local import load_model
+
+    return load_model(path or "")
+
+
+@audit_app.command("memorization")
+def audit_memorization(
+    model: str = typer.Option(None, "--model", help="Fine-tuned local model (folder or .gguf)"),
+    corpus: Path = typer.Option(None, "--corpus", help="Its fine-tuning corpus, one document per line"),
+    canaries: list[str] = typer.Option(None, "--canary", "--canaries",
+                                       help="An inserted canary, e.g. 'my PIN is 4821' (repeatable)"),
+    reference: str = typer.Option(None, "--reference", help="Reference model for the perplexity-ratio metric"),
+    demo: bool = typer.Option(False, "--demo", help="Fine-tune the embedded model on a generated corpus"),
+    steps: int = typer.Option(120, min=1, help="--demo: LoRA steps"),
+    candidates: int = typer.Option(1000, min=20, help="Candidates scored per canary format"),
+    samples: int = typer.Option(64, min=1, help="Generations sampled for extraction"),
+    max_new_tokens: int = typer.Option(32, min=1, help="Tokens per generation"),
+    seed: int = typer.Option(0, help="Sampling seed"),
+    out: str = typer.Option(None, "--out", help="Write the result as JSON ('-' for stdout)"),
+) -> None:
+    """Canary exposure and training-data extraction (perplexity, zlib and reference ranks)."""
+    from ..audits.privacy import memorization as mem
+    from ..audits.privacy.lm import scorer
+
+    if demo:
+        if model or corpus:
+            fail("--demo fine-tunes the embedded model on its own corpus; drop --model/--corpus")
+        with console.status("demo: LoRA fine-tuning and auditing the embedded model (minutes on CPU)"):
+            r = mem.demo(steps=steps, n_candidates=candidates, n_samples=samples, max_new_tokens=max_new_tokens,
+                         seed=seed)
+    else:
+        if not model or corpus is None:
+            fail("give --model PATH and --corpus FILE (or --demo)")
+        docs = _lines(corpus, "corpus")
+        for c in canaries or []:
+            mem.canary_format(c)
+        m, tok, model_id = _load(model)
+        ref = None
+        if reference:
+            rm, rtok, _ = _load(reference)
+            ref = scorer(rm, rtok)
+        with console.status("scoring canaries and sampling generations"):
+            r = mem.audit(m, tok, docs, canaries or [], reference=ref, n_candidates=candidates, n_samples=samples,
+                          max_new_tokens=max_new_tokens, seed=seed)
+        r.update(model=model_id, corpus_docs=len(docs))
+    if out:
+        write_json(out, r)
+        if out == "-":
+            return
+    _print_memorization(r)
+
+
+def _print_memorization(r: dict) -> None:
+    base = {e["canary"]: e for e in r.get("base_exposure", [])}
+    if r["exposure"]:
+        table = Table("canary", "|R|", "scored", "method", "rank", "exposure (bits)", *(["base model"] if base else []),
+                      title=f"Canary exposure: {r['model']}")
+        for e in r["exposure"]:
+            extra = [f"{base[e['canary']]['exposure']:.2f}"] if e["canary"] in base else []
+            table.add_row(e["canary"], str(e["candidates"]), str(e["scored"]), e["method"], f"{e['rank']:.0f}",
+                          f"{e['exposure']:.2f}", *extra)
+        console.print(table)
+    ext = r["extraction"]
+    metrics = ext["metrics"]
+    found = [m for m in ext["matches"] if m["n_samples"]]
+    table = Table("kind", "target", "samples", *(f"best rank: {m}" for m in metrics),
+                  title=f"Extraction: {len(found)}/{len(ext['matches'])} targets reproduced verbatim "
+                        f"in {ext['n_samples']} samples")
+    for m in found:
+        table.add_row(m["kind"], m["target"][:60], str(m["n_samples"]), *(str(m["best_rank"][k]) for k in metrics))
+    console.print(table)
+    for k in metrics:
+        top = ext["top"][k][0] if ext["top"][k] else None
+        if top:
+            console.print(f"most suspicious by {k}: {top['sample'][:80]!r}", markup=False, highlight=False)
+
+
+@audit_app.command("mia")
+def audit_mia(
+    model: str = typer.Option(..., "--model", help="Target local model (folder or .gguf)"),
+    members: Path = typer.Option(..., "--members", help="Texts in its training data, one per line"),
+    non_members: Path = typer.Option(..., "--non-members", help="Texts not in its training data, one per line"),
+    reference: str = typer.Option(None, "--reference", help="Reference model not trained on the members"),
+    population: Path = typer.Option(None, "--population", help="With --reference: extra non-member texts (RMIA)"),
+    roc: Path = typer.Option(None, "--roc", help="Save the ROC curves as JSON (and a PNG beside it)"),
+    batch_size: int = typer.Option(16, min=1, help="Texts per forward pass"),
+    out: str = typer.Option(None, "--out", help="Write the result as JSON ('-' for stdout)"),
+) -> None:
+    """Membership inference on a causal LM: loss threshold, and with --reference offline LiRA and RMIA."""
+    import numpy as np
+
+    from ..audits.privacy import mia
+    from ..audits.privacy.lm import log_perplexity
+
+    mem_texts, non_texts = _lines(members, "members"), _lines(non_members, "non-members")
+    pop_texts = _lines(population, "population") if population else None
+    if pop_texts and not reference:
+        fail("--population is used by RMIA, which needs --reference")
+    m, tok, model_id = _load(model)
+    with console.status("scoring members and non-members"):
+        t_mem, t_non = log_perplexity(m, tok, mem_texts, batch_size), log_perplexity(m, tok, non_texts, batch_size)
+        curves = {"loss": (mia.loss_attack(t_mem), mia.loss_attack(t_non))}
+        if reference:
+            rm, rtok, _ = _load(reference)
+            r_mem, r_non = log_perplexity(rm, rtok, mem_texts, batch_size), log_perplexity(rm, rtok, non_texts,
+                                                                                          batch_size)
+            curves["lira_offline"] = (mia.lira_offline(t_mem, r_mem[None]), mia.lira_offline(t_non, r_non[None]))
+            if pop_texts:
+                t_pop, r_pop = log_perplexity(m, tok, pop_texts, batch_size), log_perplexity(rm, rtok, pop_texts,
+                                                                                            batch_size)
+                curves["rmia"] = (mia.rmia(t_mem, r_mem[None], t_pop, r_pop[None]),
+                                  mia.rmia(t_non, r_non[None], t_pop, r_pop[None]))
+    result = {"model": model_id, "reference": reference, "attacks": {k: mia.metrics(np.asarray(a), np.asarray(b))
+                                                                   for k, (a, b) in curves.items()}}
+    if roc:
+        result["roc_files"] = mia.save_roc(roc, curves, png=True)
+    if out:
+        write_json(out, result)
+        if out == "-":
+            return
+    table = Table("attack", "AUC", "TPR@1%FPR", "TPR@0.1%FPR", "members", "non-members",
+                  title=f"Membership inference: {model_id}")
+    for name, k in result["attacks"].items():
+        table.add_row(name, f"{k['auc']:.3f}", f"{k['tpr_at_1pct_fpr']:.3f}", f"{k['tpr_at_0.1pct_fpr']:.3f}",
+                      str(k["n_members"]), str(k["n_non_members"]))
+    console.print(table)
+    if result["attacks"]["loss"]["n_non_members"] < 1000:
+        console.print("note: TPR at 0.1% FPR needs at least 1000 non-members to mean anything")
