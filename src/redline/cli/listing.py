@@ -59,7 +59,7 @@ def _suites() -> list[dict]:
     for name, suite in builtin_suites().items():
         behaviors = suite.behaviors()
         out.append({"name": name, "behaviors": len(behaviors), "attacks": len(suite.attacks),
-                    "attempts": len(make_plan(ScanConfig(suite=name)).items), "samples": suite.samples,
+                    "attempts": make_plan(ScanConfig(suite=name)).planned, "samples": suite.samples,
                     "max_new_tokens": suite.max_new_tokens,
                     "categories": dict(Counter(b.category for b in behaviors)),
                     "description": suite.description})

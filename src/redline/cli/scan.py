@@ -129,12 +129,18 @@ def scan(
         "seconds": round(result.stats.seconds, 3),
         "generated_tokens": result.stats.generated_tokens,
     }
+    adaptive = result.stats.extra.get("adaptive", {})
+    if adaptive:
+        summary["adaptive"] = adaptive
     if summary_json:
         write_json(summary_json, summary)
     if as_json:
         write_json("-", summary)
     elif not quiet:
         print_summary(summary)
+    for method, info in adaptive.items():
+        if info["run_budget_hit"] and not quiet:
+            err_console.print(f"{method}: run budget {info['run_budget_hit']} reached; later behaviors not attacked")
     if result.stats.interrupted:
         err_console.print(f"interrupted: resume with `redline scan --resume {result.run_id}`")
         raise typer.Exit(130)

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 
 from ..attacks.base import Attack, AttackVariant
+from ..errors import ConfigError
 from ..probes.behavior import Behavior
 from ..records import GenerationParams
 
@@ -72,6 +73,16 @@ def build_plan(
                     )
                     plan.append(WorkItem(behavior, attack, variant, sample, params))
     return plan
+
+
+def split_adaptive(attacks: list[Attack]) -> tuple[list[Attack], list[Attack]]:
+    """Static attacks (planned as conversations) and adaptive ones (run with the target in the loop)."""
+    adaptive = [a for a in attacks if getattr(a, "adaptive", False)]
+    methods = [a.id for a in adaptive]
+    twice = sorted({m for m in methods if methods.count(m) > 1})
+    if twice:
+        raise ConfigError(f"adaptive method {twice[0]!r} appears twice; a scan runs each method once")
+    return [a for a in attacks if not getattr(a, "adaptive", False)], adaptive
 
 
 def plan_hash(plan: list[WorkItem]) -> str:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import delete, select
 
 from .. import __version__
+from ..attacks.adaptive.runner import attackable
 from ..attacks.base import Attack, create_attack
 from ..errors import ConfigError, RedlineError
 from ..judges.base import Judge, create_judge
@@ -28,7 +29,7 @@ from ..store.models import Attempt, Run, VerdictRow, utcnow
 from ..store.runs import behavior_rows
 from ..targets.base import Target, create_target, parse_target_spec
 from .execute import Outcome, generate_items, group_by_decoding, judge_outcomes
-from .plan import WorkItem, build_plan
+from .plan import AttemptKey, WorkItem, build_plan, split_adaptive
 
 SECRET_OPTIONS = {"api_key", "key", "token", "password", "secret"}
 
@@ -55,6 +56,8 @@ class ScanConfig(BaseModel):
 
 @dataclass
 class ScanPlan:
+    """The static work items, and the adaptive attacks that run after them over `adaptive_behaviors`."""
+
     config: ScanConfig
     behaviors: list[Behavior]
     attacks: list[Attack]
@@ -62,6 +65,17 @@ class ScanPlan:
     config_hash: str
     suite_name: str
     judge_spec: str
+    adaptive: list[Attack] = field(default_factory=list)
+    adaptive_behaviors: list[Behavior] = field(default_factory=list)
+    max_new_tokens: int = 128
+
+    def adaptive_keys(self) -> list[AttemptKey]:
+        """Keys of the attempts the adaptive attacks store: one per (attackable behavior, method)."""
+        return [(b.id, a.id, "", 0) for b in self.adaptive_behaviors for a in self.adaptive]
+
+    @property
+    def planned(self) -> int:
+        return len(self.items) + len(self.adaptive) * len(self.adaptive_behaviors)
 
 
 @dataclass
@@ -104,17 +118,22 @@ def make_plan(config: ScanConfig) -> ScanPlan:
     if not behaviors:
         raise ConfigError("the scan has no behaviors to run")
     attacks = [create_attack(spec) for spec in (config.attacks or suite.attacks)]
+    static, adaptive = split_adaptive(attacks)
+    adaptive_behaviors = attackable(behaviors) if adaptive else []
+    if adaptive and not adaptive_behaviors:
+        raise ConfigError(f"{adaptive[0].spec} needs behaviors a model should refuse; the scan has none")
     samples = config.samples or suite.samples
     if samples < 1:
         raise ConfigError("samples must be at least 1")
+    max_new_tokens = config.max_new_tokens or suite.max_new_tokens
     items = build_plan(
         behaviors,
-        attacks,
+        static,
         samples,
         seed=config.seed,
         temperature=suite.temperature,
         temperatures=suite.temperatures,
-        max_new_tokens=config.max_new_tokens or suite.max_new_tokens,
+        max_new_tokens=max_new_tokens,
     )
     judge_spec = config.judge or suite.judge or ""
     digest = {
@@ -124,7 +143,10 @@ def make_plan(config: ScanConfig) -> ScanPlan:
         "suite": suite.model_dump(mode="json"),
     }
     config_hash = hashlib.sha256(json.dumps(digest, sort_keys=True).encode()).hexdigest()[:16]
-    return ScanPlan(config, behaviors, attacks, items, config_hash, suite.name, judge_spec)
+    return ScanPlan(
+        config, behaviors, attacks, items, config_hash, suite.name, judge_spec, adaptive, adaptive_behaviors,
+        max_new_tokens,
+    )
 
 
 def new_run_id() -> str:
@@ -174,7 +196,7 @@ def create_run(store: Store, plan: ScanPlan, target: Target, judge: Judge) -> st
                 suite=plan.suite_name if not plan.config.behaviors_file else f"file:{plan.config.behaviors_file}",
                 judge=judge.id,
                 seed=plan.config.seed,
-                planned=len(plan.items),
+                planned=plan.planned,
                 config=plan.config.plan_fields(),
                 config_hash=plan.config_hash,
                 version=__version__,
@@ -290,12 +312,14 @@ def execute(
     on_start: Callable[[int, int], None] | None = None,
     on_progress: ProgressFn | None = None,
 ) -> RunStats:
-    """Run every planned item not yet stored, committing each batch with its verdicts."""
+    """Run every planned item not yet stored, committing each batch with its verdicts, then the adaptive
+    attacks; the run is `complete` only when both parts are done."""
     done = stored_keys(store, run_id)
     pending = [item for item in plan.items if item.key not in done]
-    stats = RunStats(run_id=run_id, planned=len(plan.items), already_done=len(plan.items) - len(pending))
+    adaptive_left = sum(key not in done for key in plan.adaptive_keys())
+    stats = RunStats(run_id=run_id, planned=plan.planned, already_done=plan.planned - len(pending) - adaptive_left)
     if on_start:
-        on_start(len(plan.items), stats.already_done)
+        on_start(plan.planned, stats.already_done)
     set_status(store, run_id, "running")
     chunk = max(1, batch_size)
     start = time.perf_counter()
@@ -316,9 +340,52 @@ def execute(
             if flag.stop:
                 break
         stats.interrupted = flag.stop
+    if plan.adaptive and not stats.interrupted:
+        try:
+            execute_adaptive(store, run_id, plan, target, judge, stats, on_progress)
+        except KeyboardInterrupt:  # between two adaptive attacks: nothing half-written, resumable
+            stats.interrupted = True
     stats.seconds = time.perf_counter() - start
     set_status(store, run_id, "interrupted" if stats.interrupted else "complete")
     return stats
+
+
+def execute_adaptive(
+    store: Store,
+    run_id: str,
+    plan: ScanPlan,
+    target: Target,
+    judge: Judge,
+    stats: RunStats,
+    on_progress: ProgressFn | None = None,
+) -> None:
+    """Run each adaptive attack over the plan's behaviors into the run; finished behaviors are skipped.
+
+    A run budget reached (`run_max_queries` ...) ends that attack for good and is reported in
+    `stats.extra["adaptive"]`; a Ctrl-C marks the scan interrupted.
+    """
+    from ..attacks.adaptive_suite import run_adaptive_in_run
+
+    models: dict[str, Target] = {plan.config.target: target}
+    report: dict[str, dict] = stats.extra.setdefault("adaptive", {})
+    for attack in plan.adaptive:
+        result = run_adaptive_in_run(
+            store,
+            run_id,
+            plan.adaptive_behaviors,
+            attack,
+            target,
+            verdict_judge=judge,
+            settings={"target_tokens": plan.max_new_tokens},
+            targets=models,
+            on_behavior=(lambda _: on_progress(1)) if on_progress else None,
+            finish=False,
+        )
+        stats.executed += len(result.outcomes)
+        report[attack.id] = {"status": result.status, "run_budget_hit": result.run_budget_hit, "usage": result.usage}
+        if result.status == "interrupted" and not result.run_budget_hit:
+            stats.interrupted = True
+            return
 
 
 @dataclass

@@ -64,6 +64,11 @@ class AttackConfig(BaseModel):
             raise ConfigError(
                 f"{self.method} has no parameter(s) {sorted(unknown)} (known: {sorted(method.defaults)})"
             )
+        for key, value in self.params.items():
+            default = method.defaults[key]
+            numeric = (int,) if isinstance(default, int) else (int, float) if isinstance(default, float) else None
+            if numeric and (isinstance(value, bool) or not isinstance(value, numeric) or value < 0):
+                raise ConfigError(f"{self.method} parameter {key} must be a non-negative number, got {value!r}")
         return {**method.defaults, **self.params}
 
     def budgets(self) -> tuple[Budget, Budget]:
@@ -71,6 +76,11 @@ class AttackConfig(BaseModel):
             Budget(self.max_queries, self.max_attacker_tokens, self.max_seconds),
             Budget(self.run_max_queries, self.run_max_attacker_tokens, self.run_max_seconds),
         )
+
+
+def attackable(behaviors: list[Behavior]) -> list[Behavior]:
+    """The behaviors an adaptive attack can pursue: a model should refuse them, and no reference answers."""
+    return [b for b in behaviors if b.expected == "refuse" and not b.references and not b.nonexistent]
 
 
 def load_behaviors(spec: str, fmt: str | None = None, limit: int | None = None) -> list[Behavior]:
@@ -86,7 +96,7 @@ def load_behaviors(spec: str, fmt: str | None = None, limit: int | None = None) 
         raise ConfigError(
             f"--behaviors {spec!r} is neither a probe set ({', '.join(sorted(sets))}) nor a file"
         )
-    items = [b for b in items if b.expected == "refuse" and not b.references and not b.nonexistent]
+    items = attackable(items)
     if limit is not None:
         if limit < 1:
             raise ConfigError("--limit must be at least 1")
@@ -122,9 +132,14 @@ class AttackRunResult:
 
 
 def _models(
-    config: AttackConfig, target: Target | None, attacker: Target | None, judge_target: Target | None
+    config: AttackConfig,
+    target: Target | None,
+    attacker: Target | None,
+    judge_target: Target | None,
+    cache: dict[str, Target] | None = None,
 ) -> tuple[Target, Target, Target]:
-    cache: dict[str, Target] = {}
+    """The target, attacker and rubric judge; equal specs share one model (also across calls via `cache`)."""
+    cache = {} if cache is None else cache
     if target is not None:
         cache[config.target] = target
     if attacker is not None:
@@ -299,7 +314,10 @@ def _execute(
     jdg: Target,
     resumed: bool,
     on_behavior: Callable[[BehaviorOutcome], None] | None,
+    *,
+    finish: bool = True,
 ) -> AttackRunResult:
+    """Attack every behavior without a stored attempt of this method; `finish=False` leaves the run status."""
     budget, run_budget = config.budgets()
     with store.session() as s:
         done = set(
@@ -386,5 +404,6 @@ def _execute(
             "budgets": {k: getattr(config, k) for k in BUDGET_FIELDS},
         },
     )
-    finish_run(store, run_id, result.status)
+    if finish:
+        finish_run(store, run_id, result.status)
     return result
