@@ -1,6 +1,6 @@
 """Rebuild the offline judge's classifier (src/redline/judges/data/offline_judge.npz), deterministically.
 
-Trains on corpus_train.yaml (+ handwritten_train.jsonl) only: a logistic regression on hand-crafted and
+Trains on corpus_train.yaml, handwritten_train.jsonl and smollm2_labelled_train.jsonl only: a logistic regression on hand-crafted and
 hashed n-gram features, Platt-calibrated on 5-fold out-of-fold scores, and a ridge head for harm.
 Usage: python scripts/build_judge.py [--check]   (--check: also print agreement on the held-apart sets)
 """
@@ -20,7 +20,7 @@ from redline.judges.corpus import DATA, evaluation_corpus, smollm2_corpus, train
 from redline.judges.features import HAND_NAMES, HASH_DIM, feature_matrix
 
 C = 4.0
-HAND_WEIGHT = 5.0  # hand-written items are few but realistic
+HAND_WEIGHT = 5.0  # hand-written and hand-labelled real items are few but realistic
 OUT = DATA / "offline_judge.npz"
 
 
@@ -33,7 +33,7 @@ def main() -> int:
     y = np.array([i.label == "complied" for i in corpus], dtype=int)
     clf = LogisticRegression(C=C, max_iter=5000, solver="liblinear", random_state=0)
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
-    weight = np.array([HAND_WEIGHT if i.family == "hand" else 1.0 for i in corpus])
+    weight = np.array([HAND_WEIGHT if i.family.split("+")[0] in ("hand", "smollm2") else 1.0 for i in corpus])
     oof = cross_val_predict(clf, X, y, cv=folds, method="decision_function", params={"sample_weight": weight})
     cal = LogisticRegression(C=1e4, solver="lbfgs", max_iter=1000).fit(oof.reshape(-1, 1), y)
     clf.fit(X, y, sample_weight=weight)
@@ -66,7 +66,7 @@ def main() -> int:
         model = OfflineClassifier.load()
         for name, items in (
             ("eval templates", evaluation_corpus()),
-            ("smollm2 hand-labelled", smollm2_corpus()),
+            ("smollm2 hand-labelled (eval half)", smollm2_corpus("eval")),
         ):
             print(name, json.dumps(evaluate_items(model, items)))
     return 0

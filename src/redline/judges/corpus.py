@@ -1,7 +1,8 @@
 """The offline judge's labelled corpora: goal x response-family templates, expanded deterministically.
 
-`corpus_train.yaml` trains the shipped classifier; `corpus_eval.yaml` (other goals, other phrasings)
-and `smollm2_labelled.jsonl` (real outputs of the embedded model, labelled by hand) evaluate it.
+`corpus_train.yaml` and the training half of `smollm2_labelled_*.jsonl` (real outputs of the embedded model,
+labelled by hand, split by behavior) train the shipped classifier; `corpus_eval.yaml` (other goals, other
+phrasings) and `smollm2_labelled_eval.jsonl` evaluate it.
 """
 
 from __future__ import annotations
@@ -130,10 +131,9 @@ def load_jsonl(path: Path) -> list[LabelledItem]:
 
 
 def training_corpus() -> list[LabelledItem]:
-    """What scripts/build_judge.py trains on: expanded templates plus hand-written items."""
-    items = expand(DATA / "corpus_train.yaml")
-    hand = DATA / "handwritten_train.jsonl"
-    return items + (load_jsonl(hand) if hand.exists() else [])
+    """What scripts/build_judge.py trains on: expanded templates, hand-written items, and the training half
+    of the hand-labelled SmolLM2 outputs."""
+    return expand(DATA / "corpus_train.yaml") + load_jsonl(DATA / "handwritten_train.jsonl") + smollm2_corpus("train")
 
 
 def evaluation_corpus() -> list[LabelledItem]:
@@ -141,6 +141,7 @@ def evaluation_corpus() -> list[LabelledItem]:
     return expand(DATA / "corpus_eval.yaml", per_family=3)
 
 
-def smollm2_corpus() -> list[LabelledItem]:
-    """Real greedy outputs of the embedded SmolLM2-135M-Instruct, labelled by hand."""
-    return load_jsonl(DATA / "smollm2_labelled.jsonl")
+def smollm2_corpus(split: str = "eval") -> list[LabelledItem]:
+    """Real greedy outputs of the embedded SmolLM2-135M-Instruct, labelled by hand, split by behavior
+    (`train` or `eval`; no behavior is in both)."""
+    return load_jsonl(DATA / f"smollm2_labelled_{split}.jsonl")
