@@ -1,7 +1,8 @@
 """Rebuild the offline judge's classifier (src/redline/judges/data/offline_judge.npz), deterministically.
 
 Trains on corpus_train.yaml, handwritten_train.jsonl and smollm2_labelled_train.jsonl only: a logistic
-regression on hand-crafted and hashed n-gram features, Platt-calibrated on 5-fold out-of-fold scores, and a ridge head for harm.
+regression on hand-crafted and hashed n-gram features, Platt-calibrated on 5-fold out-of-fold scores, and a
+ridge head for harm.
 Usage: python scripts/build_judge.py [--check]   (--check: also print agreement on the held-apart sets)
 """
 
