@@ -12,10 +12,9 @@ from redline.interp.activations import collect_activations, n_positions, post_in
 from redline.interp.data import instruction_sets, split
 from redline.interp.hooks import decoder_layers
 from redline.interp.interventions import Direction, apply_target_intervention, intervene
-from redline.records import user
+from redline.records import GenerationParams, user
 
-STEER_LAYER = 10  # measured: the refusal direction chosen by `redline interp direction` on this model
-STEER_ALPHA = 2.0
+STEER_LAYER = 15  # measured: the layer `redline interp direction` chose on this model (docs/interp.md)
 
 
 def _hook_count(model) -> int:  # noqa: ANN001
@@ -133,3 +132,22 @@ def test_probe_judge_flags_harmful_requests(embedded_target, train_acts, sets, t
     flagged = [v.label == "refused" for v in verdicts]
     assert sum(flagged[:8]) >= 6 and sum(flagged[8:]) <= 2, flagged
     assert all(v.judge == "probe:probe" for v in verdicts)
+
+
+def test_steering_acts_during_generation_and_is_undone(embedded_target, direction, sets) -> None:  # noqa: ANN001
+    """Adding the direction changes greedy generations; leaving the context restores them exactly.
+
+    (On this model steering does not reliably raise refusal - measured 0-1 extra refusals in 12 at layers 10
+    and 15, alpha 2-6 - so the test asserts that the intervention acts, not a safety effect.)
+    """
+    _, h_test, _, _ = sets
+    convs = [[user(p)] for p in h_test[:12]]
+    params = GenerationParams(max_new_tokens=16)
+    m = embedded_target.model
+    before = [g.text for g in embedded_target.generate(convs, params)]
+    with intervene(m, "steer", direction, alpha=4.0):
+        steered = [g.text for g in embedded_target.generate(convs, params)]
+    after = [g.text for g in embedded_target.generate(convs, params)]
+    assert after == before
+    changed = sum(a != b for a, b in zip(before, steered, strict=True))
+    assert changed >= 9, changed  # measured 12 of 12
