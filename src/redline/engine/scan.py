@@ -24,6 +24,7 @@ from ..probes.behavior import Behavior, behaviors_hash
 from ..probes.loaders import load_behaviors_file
 from ..probes.suites import get_suite
 from ..records import conversation_to_dicts
+from ..results import get_run
 from ..store.db import Store
 from ..store.models import Attempt, Run, VerdictRow, utcnow
 from ..store.runs import behavior_rows
@@ -164,17 +165,8 @@ def latest_run_id(store: Store, kind: str | None = "scan") -> str:
     return run_id
 
 
-def load_run(store: Store, run_id: str) -> Run:
-    with store.session() as s:
-        run = s.get(Run, run_id)
-        if run is None:
-            raise RedlineError(f"no run {run_id!r} in {store.url.split('://')[0]} database")
-        s.expunge(run)
-        return run
-
-
 def resume_config(store: Store, run_id: str) -> ScanConfig:
-    run = load_run(store, run_id)
+    run = get_run(store, run_id)
     if run.kind != "scan":
         raise RedlineError(f"run {run_id} is a {run.kind!r} run, not a scan")
     try:
@@ -415,7 +407,7 @@ def run_scan(
             run_id = latest_run_id(store) if resume == "last" else resume
             stored = resume_config(store, run_id)
             plan = make_plan(stored)
-            if plan.config_hash != load_run(store, run_id).config_hash:
+            if plan.config_hash != get_run(store, run_id).config_hash:
                 raise RedlineError(
                     f"run {run_id} was planned from different data (suite or behavior files changed); "
                     "start a new scan"
