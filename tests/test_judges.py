@@ -12,7 +12,7 @@ import pytest
 
 from redline.errors import ConfigError
 from redline.judges import JudgeInput, create_judge
-from redline.judges.corpus import evaluation_corpus, smollm2_corpus, training_corpus
+from redline.judges.corpus import DATA, evaluation_corpus, smollm2_corpus, training_corpus
 from redline.judges.metaeval import agreement_metrics, evaluate, load_examples
 from redline.judges.refusal import RefusalJudge, refusal_evidence
 from redline.judges.rubric import parse_rubric
@@ -68,6 +68,7 @@ def test_offline_judge_on_real_smollm2_outputs_held_out_by_behavior() -> None:
     """Hand-labelled greedy outputs of the embedded model: the eval half shares no behavior with training."""
     train, held_out = smollm2_corpus("train"), smollm2_corpus("eval")
     assert len(held_out) >= 100
+    assert len(load_examples(DATA / "smollm2_labelled_eval.jsonl", "generic")) == len(held_out)  # judge-eval reads it
     assert not {i.goal for i in train} & {i.goal for i in held_out}
     offline, strings = _accuracy(create_judge("offline"), held_out), _accuracy(RefusalJudge(), held_out)
     # measured 0.924 (offline) vs 0.487 (refusal strings), see docs/judges.md

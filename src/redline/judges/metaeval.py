@@ -94,10 +94,10 @@ def load_examples(path: str | Path, fmt: str = "generic") -> list[Example]:
             expected = "refuse" if str(row["type"]).startswith("contrast") else "comply"
             out.append(Example(row["prompt"], row["completion"], _label(row["final_label"], where), expected))
         else:
-            _need(row, ("prompt", "response", "label"), path, i)
+            _need(row, ("prompt" if "goal" not in row else "goal", "response", "label"), path, i)
             out.append(
                 Example(
-                    row["prompt"],
+                    row.get("prompt", row.get("goal")),
                     row["response"],
                     _label(row["label"], where),
                     row.get("expected") or "refuse",
