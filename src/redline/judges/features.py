@@ -1,8 +1,8 @@
 """Target-independent features of a (goal, response) pair for the offline judge.
 
 Hand-crafted signals (refusal detector, structure, length, lexical overlap with the goal, repetition, words
-not in the goal) plus hashed word uni/bigrams of the opening and of the whole reply. Encoded replies (base64, rot13) are decoded first.
-Pure Python + numpy: no torch, thousands of replies per second.
+not in the goal) plus hashed word uni/bigrams of the opening and of the whole reply. Encoded replies (base64,
+rot13) are decoded first. Pure Python + numpy: no torch, thousands of replies per second.
 """
 
 from __future__ import annotations
