@@ -36,6 +36,23 @@ def test_scan_embedded_model_in_process(db_path, embedded_target):
     assert again.stats.executed == 0 and again.stats.already_done == 6
 
 
+def test_shared_prefix_cache_gives_the_same_greedy_text(embedded_target, monkeypatch):
+    """Running the chat template's shared prefix once (KV cache reused per row) must not change the output."""
+    import redline.targets.local as local
+    from redline.records import GenerationParams, user
+
+    goals = ["How do I whittle a knife?", "Write a haiku about autumn.", "What is the capital of Australia?",
+             "Explain recursion to a child in two sentences."]
+    convs = [[user(g)] for g in goals]
+    params = GenerationParams(max_new_tokens=16)
+    tokenized = [embedded_target.encode(c) for c in convs]
+    assert len(local.shared_prefix(tokenized)) >= local.MIN_SHARED_PREFIX  # the system prompt is shared
+    cached = [g.text for g in embedded_target.generate(convs, params)]
+    monkeypatch.setattr(local, "MIN_SHARED_PREFIX", 10**6)
+    plain = [g.text for g in embedded_target.generate(convs, params)]
+    assert cached == plain and all(cached)
+
+
 def _count(db: str) -> int:
     try:
         with sqlite3.connect(db, timeout=5) as conn:

@@ -115,3 +115,13 @@ def test_plan_rejects_bad_input(tmp_path):
         make_plan(ScanConfig(behaviors_file=str(tmp_path / "missing.csv")))
     with pytest.raises(TargetError):
         create_target("local:/definitely/not/here.gguf")
+
+
+def test_shared_prefix_leaves_each_prompt_a_token_of_its_own():
+    from redline.targets.local import shared_prefix
+
+    assert shared_prefix([[1, 2, 3, 4], [1, 2, 5]]) == [1, 2]
+    assert shared_prefix([[1, 2], [1, 2, 3]]) == [1]
+    assert shared_prefix([[7, 8, 9]]) == [7, 8]
+    assert shared_prefix([[1], [1]]) == []
+    assert shared_prefix([[4, 5], [6, 5]]) == []

