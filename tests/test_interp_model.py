@@ -165,4 +165,4 @@ def test_steering_raises_refused_verdicts_and_is_undone(embedded_target, directi
         return sum(v.label == "refused" for v in judge.judge(items))
 
     plain_refused, steered_refused = refused(before), refused(steered)
-    assert steered_refused >= plain_refused + 2, (plain_refused, steered_refused)  # measured 3 -> 7
+    assert steered_refused >= plain_refused + 2, (plain_refused, steered_refused)  # measured 4 -> 8
