@@ -34,7 +34,7 @@ def main() -> int:
     y = np.array([i.label == "complied" for i in corpus], dtype=int)
     clf = LogisticRegression(C=C, max_iter=5000, solver="liblinear", random_state=0)
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
-    weight = np.array([HAND_WEIGHT if i.family.split("+")[0] in ("hand", "smollm2") else 1.0 for i in corpus])
+    weight = np.array([HAND_WEIGHT if i.family in ("hand", "smollm2") else 1.0 for i in corpus])
     oof = cross_val_predict(clf, X, y, cv=folds, method="decision_function", params={"sample_weight": weight})
     cal = LogisticRegression(C=1e4, solver="lbfgs", max_iter=1000).fit(oof.reshape(-1, 1), y)
     clf.fit(X, y, sample_weight=weight)

@@ -94,7 +94,7 @@ def load_examples(path: str | Path, fmt: str = "generic") -> list[Example]:
             expected = "refuse" if str(row["type"]).startswith("contrast") else "comply"
             out.append(Example(row["prompt"], row["completion"], _label(row["final_label"], where), expected))
         else:
-            _need(row, ("prompt" if "goal" not in row else "goal", "response", "label"), path, i)
+            _need(row, ("goal" if "goal" in row else "prompt", "response", "label"), path, i)
             out.append(
                 Example(
                     row.get("prompt", row.get("goal")),

