@@ -20,6 +20,7 @@ class Outcome:
     decoded: str | None = None
     verdict: Verdict | None = None
     turn_tokens: list[int] = field(default_factory=list)
+    earlier_replies: list[str] = field(default_factory=list)
 
 
 def generate_items(target: Target, items: list[WorkItem]) -> list[Outcome]:
@@ -35,6 +36,7 @@ def generate_items(target: Target, items: list[WorkItem]) -> list[Outcome]:
             break
         for o in active:
             o.turn_tokens.append(o.generation.tokens)
+            o.earlier_replies.append(o.generation.text)
             o.transcript = [*o.transcript, assistant(o.generation.text), user(o.item.variant.followups[turn])]
         for o, g in zip(active, target.generate([o.transcript for o in active], params), strict=True):
             if g.ok:
@@ -66,7 +68,7 @@ def judge_outcomes(judge: Judge, outcomes: list[Outcome]) -> None:
     if not scored:
         return
     inputs = [
-        JudgeInput(behavior=o.item.behavior, response=o.decoded or o.generation.text, transcript=o.transcript)
+        JudgeInput(o.item.behavior, o.decoded or o.generation.text, o.transcript, o.earlier_replies)
         for o in scored
     ]
     try:

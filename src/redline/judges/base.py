@@ -35,11 +35,21 @@ class Verdict:
 
 @dataclass
 class JudgeInput:
-    """What a judge sees: the behavior, the whole transcript, and the final reply (decoded)."""
+    """What a judge sees: the behavior, the whole transcript, and the final reply (decoded).
+
+    `earlier_replies` are the target's own earlier turns (multi-turn attacks), in order. Assistant turns of
+    the transcript that are not among them were written by the attack (many-shot examples, fabricated
+    history) and are never judged as the model's.
+    """
 
     behavior: Behavior
     response: str
     transcript: Conversation = field(default_factory=list)
+    earlier_replies: list[str] = field(default_factory=list)
+
+    def target_text(self) -> str:
+        """Everything the target itself produced: its earlier turns, then the (decoded) final reply."""
+        return "\n\n".join([*self.earlier_replies, self.response])
 
 
 class Judge(Protocol):

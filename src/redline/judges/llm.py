@@ -11,7 +11,7 @@ from dataclasses import replace
 from ..errors import ConfigError
 from ..records import GenerationParams, user
 from .base import JudgeInput, Verdict, registry, unscorable
-from .offline import OfflineJudge, assembled_response
+from .offline import OfflineJudge
 from .refusal import is_garbled
 from .router import RoutedJudge
 from .rubric import load_constitution, parse_rubric, render_prompt
@@ -49,16 +49,14 @@ class LLMJudge:
         out: list[Verdict | None] = [None] * len(items)
         todo = []
         for i, item in enumerate(items):
-            if is_garbled(assembled_response(item)):
+            if is_garbled(item.target_text()):
                 out[i] = unscorable(self.id, "empty or garbled response")
             else:
                 todo.append(i)
         prompts = [
             [
                 user(
-                    render_prompt(
-                        self.constitution, items[i].behavior.goal, items[i].transcript, items[i].response
-                    )
+                    render_prompt(self.constitution, items[i].behavior.goal, items[i])
                 )
             ]
             for i in todo

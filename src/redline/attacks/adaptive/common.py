@@ -437,7 +437,12 @@ class Context:
             params = GenerationParams(max_new_tokens=self.settings.judge_tokens, temperature=0.0)
             outs = generate_timed(self.judge_target, judge_convs, params, "judge")
             inputs = [
-                JudgeInput(self.behavior, rep["text"], [*conv, Message("assistant", rep["text"])])
+                JudgeInput(
+                    self.behavior,
+                    rep["text"],
+                    [*conv, Message("assistant", rep["text"])],
+                    [m.content for m in conv if m.role == "assistant"],  # the loop sends only real replies
+                )
                 for conv, rep in zip(convs, replies, strict=True)
             ]
             start = time.perf_counter()
