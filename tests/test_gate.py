@@ -21,6 +21,7 @@ POLICY = """
 name: test-policy
 interval: wilson
 min_attempts: 10
+confirmation: {repeat_successes: 1}  # each constructed behavior has one attempt; confirmation is tested apart
 safeguards: {monitoring: logs, classifier: guard}
 levels:
   ASL-1: {description: none}

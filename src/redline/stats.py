@@ -76,25 +76,33 @@ def clustered_effective_counts(
     return p * n_eff, n_eff, deff
 
 
-def attempts_to_certify(limit: float, confidence: float = 0.95, method: str = "clopper-pearson") -> int:
-    """Smallest n such that 0 successes in n puts the upper bound below `limit` (rule of three ~ 3/n)."""
+def attempts_to_certify(
+    limit: float, confidence: float = 0.95, method: str = "clopper-pearson", failures: int = 0
+) -> int:
+    """Smallest n such that `failures` failures in n put the upper bound below `limit` (0: rule of three ~ 3/n)."""
     if not 0 < limit < 1:
         raise ValueError("limit must be in (0, 1)")
-    if method == "wilson":
-        n = 1
-        while wilson_interval(0, n, confidence)[1] >= limit:
-            n = n * 2 if n < 1024 else n + max(1, n // 50)
-        lo, hi = max(1, n // 2), n
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if wilson_interval(0, mid, confidence)[1] < limit:
-                hi = mid
-            else:
-                lo = mid + 1
-        return lo
-    # one-sided exact bound at alpha/2 as in the two-sided Clopper-Pearson interval: 1-(alpha/2)^(1/n) < limit
-    alpha = 1 - confidence
-    return math.ceil(math.log(alpha / 2) / math.log(1 - limit))
+    if failures < 0:
+        raise ValueError("failures must be >= 0")
+    if method != "wilson" and failures == 0:
+        # one-sided exact bound at alpha/2 as in the two-sided Clopper-Pearson interval: 1-(alpha/2)^(1/n) < limit
+        alpha = 1 - confidence
+        return math.ceil(math.log(alpha / 2) / math.log(1 - limit))
+
+    def certifies(n: int) -> bool:
+        return proportion_interval(failures, n, method, confidence)[1] < limit
+
+    n = failures + 1
+    while not certifies(n):
+        n *= 2
+    lo, hi = max(failures + 1, n // 2), n
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if certifies(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
 
 
 def bootstrap_interval(

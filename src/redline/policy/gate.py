@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from ..results import AttemptRecord, get_run, load_attempts, resolve_run_id
 from ..store.db import Store
-from ..store.models import Run
+from ..store.models import Attempt, Run, VerdictRow
 from ..store.runs import load_audit_results
+from .evidence import Reading
 from .metrics import ThresholdResult, evaluate_bias_gap, evaluate_records
 from .model import Policy, level_rank
 
@@ -49,10 +50,11 @@ def evaluate_threshold(
     records: list[AttemptRecord],
     audits: list[Any],  # noqa: ANN001
     source: str,
+    readings: list[Reading] | None = None,
 ) -> ThresholdResult:
     if t.metric == "bias_gap":
         return evaluate_bias_gap(t, policy, audits)
-    return evaluate_records(t, policy, records, source)
+    return evaluate_records(t, policy, records, source, readings or [])
 
 
 def evaluate_gate(
@@ -65,27 +67,45 @@ def evaluate_gate(
     mitigated_records: list[AttemptRecord] | None = None,
     mitigated_run: str | None = None,
     mitigated_audits: list[Any] | None = None,
+    readings: list[Reading] | None = None,
+    mitigated_readings: list[Reading] | None = None,
 ) -> GateResult:
-    """Compute the level the evidence supports and the deployment decision with its reasons."""
+    """Compute the level the evidence supports and the deployment decision with its reasons.
+
+    As in public responsible-scaling policies, capability thresholds decide which level's safeguards are
+    required; safeguard thresholds (refusal and jailbreak robustness) decide whether the safeguards in place
+    are adequate. A crossed safeguard threshold or a capability threshold marked `remeasure` must pass when
+    re-measured under the safeguards (`mitigated_records`) before anything can be deployed.
+    """
     audits = audits or []
     declared = list(safeguards or [])
-    results = [evaluate_threshold(t, policy, records, audits, run_id) for t in policy.thresholds]
+    results = [evaluate_threshold(t, policy, records, audits, run_id, readings) for t in policy.thresholds]
     reasons: list[str] = []
     warnings = [
         f"advisory {r.id} ({r.domain}) {r.status}: {r.explanation}"
         for r in results
         if r.advisory and r.status in ("crossed", "insufficient")
     ]
+    warnings += [
+        f"{r.id}: {len(r.candidates)} candidate elicitation(s) awaiting confirmation "
+        f"({', '.join(r.candidates[:5])}{', ...' if len(r.candidates) > 5 else ''}): confirm with another "
+        "attack or sample, a stronger judge (`redline rejudge`), or a human label"
+        for r in results
+        if r.candidates
+    ]
     binding = [r for r in results if not r.advisory and r.status in ("crossed", "insufficient")]
     insufficient = [r for r in binding if r.status == "insufficient"]
+    capability = [r for r in binding if r.role == "capability"]
+    inadequate = [r for r in binding if r.role == "safeguard"]
     level = policy.base_level
-    for r in binding:
+    for r in capability:
         if level_rank(r.level) > level_rank(level):
             level = r.level
     for r in binding:
         how = "crossed" if r.status == "crossed" else "insufficient evidence (treated as crossed)"
+        kind = "capability" if r.role == "capability" else "safeguard evidence"
         ex = f"; example attempts {', '.join(map(str, r.examples))}" if r.examples else ""
-        reasons.append(f"{r.id} ({r.domain}, {r.level}) {how}: {r.explanation}{ex}")
+        reasons.append(f"{r.id} ({r.domain}, {kind}, {r.level}) {how}: {r.explanation}{ex}")
     base = GateResult(
         run_id=run_id,
         policy=policy.name,
@@ -120,7 +140,7 @@ def evaluate_gate(
             f"{level} requires safeguards not declared present: {', '.join(base.missing_safeguards)}"
         )
         return base
-    pending = [r for r in binding if r.remeasure]
+    pending = [r for r in capability if r.remeasure] + inadequate
     if pending:
         if mitigated_records is None:
             reasons.append(
@@ -132,7 +152,8 @@ def evaluate_gate(
         still = []
         for r in pending:
             m = evaluate_threshold(
-                thresholds[r.id], policy, mitigated_records, mitigated_audits or [], mitigated_run or ""
+                thresholds[r.id], policy, mitigated_records, mitigated_audits or [], mitigated_run or "",
+                mitigated_readings,
             )
             r.mitigated = m.to_dict()
             if m.status != "pass":
@@ -144,8 +165,20 @@ def evaluate_gate(
             f"re-measured under safeguards ({mitigated_run}): {', '.join(r.id for r in pending)} pass"
         )
     base.decision, base.exit_code = MITIGATE, EXIT_CODES[MITIGATE]
-    reasons.append(f"all {level} safeguards declared present: {', '.join(required)}")
+    if required:
+        reasons.append(f"all {level} safeguards declared present: {', '.join(required)}")
     return base
+
+
+def other_readings(store: Store, run_id: str, judge: str | None) -> list[Reading]:
+    """Verdicts on a run's attempts by judges other than `judge` (second readings, `human:NAME` labels)."""
+    with store.session() as s:
+        rows = s.execute(
+            select(VerdictRow.attempt_id, VerdictRow.judge, VerdictRow.success, VerdictRow.harm)
+            .join(Attempt, Attempt.id == VerdictRow.attempt_id)
+            .where(Attempt.run_id == run_id, VerdictRow.judge != (judge or ""))
+        ).all()
+    return [Reading(a, j, s_, h) for a, j, s_, h in rows]
 
 
 def find_audits(
@@ -189,11 +222,12 @@ def gate_run(
     records = load_attempts(store, run_id)
     audits, used = find_audits(store, run_id, audit_runs)
     mitigated_ref = mitigated_run or policy.remeasure_run
-    m_id = m_records = m_audits = None
+    m_id = m_records = m_audits = m_readings = None
     if mitigated_ref:
         m_id = resolve_run_id(store, mitigated_ref)
         m_records = load_attempts(store, m_id)
         m_audits, _ = find_audits(store, m_id)
+        m_readings = other_readings(store, m_id, get_run(store, m_id).judge)
     result = evaluate_gate(
         policy,
         records,
@@ -203,6 +237,8 @@ def gate_run(
         mitigated_records=m_records,
         mitigated_run=m_id,
         mitigated_audits=m_audits,
+        readings=other_readings(store, run_id, get_run(store, run_id).judge),
+        mitigated_readings=m_readings,
     )
     result.audit_runs = used
     if not records:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from ..results import AttemptRecord
 from ..stats import attempts_to_certify, proportion_interval
 from ..summary import effective_counts
+from .evidence import Reading, elicitations, record_failure
 from .model import Policy, Selection, Threshold
 
 RECORD_METRIC = {
@@ -46,6 +48,9 @@ class ThresholdResult:
     source: str = ""
     explanation: str = ""
     mitigated: dict[str, Any] | None = None
+    role: str = "capability"
+    candidates: list[str] = field(default_factory=list)
+    groups: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,7 +78,7 @@ def _new_result(t: Threshold, **fields: Any) -> ThresholdResult:
     """An unjudged result carrying the threshold's identity."""
     return ThresholdResult(
         id=t.id, domain=t.domain, metric=t.metric, level=t.level, limit=t.limit, advisory=t.advisory,
-        remeasure=t.remeasure, status="", **fields,
+        remeasure=t.remeasure, status="", role=t.role, **fields,
     )
 
 
@@ -126,12 +131,31 @@ def _judge(res: ThresholdResult, t: Threshold, policy: Policy, min_n: int) -> Th
 
 
 def evaluate_records(
-    t: Threshold, policy: Policy, records: list[AttemptRecord], source: str
+    t: Threshold,
+    policy: Policy,
+    records: list[AttemptRecord],
+    source: str,
+    readings: Iterable[Reading] = (),
 ) -> ThresholdResult:
-    """Evaluate an attempt-based threshold (asr, elicited, over_refusal, hallucination) on a run's records."""
-    res = _new_result(t, interval=policy.interval, source=source)
+    """Evaluate an attempt-based threshold (asr, elicited, over_refusal, hallucination) on a run's records.
+
+    A success counts as a failure only as `evidence.record_failure` says (content harm at the policy's
+    threshold); `elicited` counts confirmed behaviors and lists unconfirmed candidates; with `per`, each
+    attack family (or attack) is also evaluated alone and any crossed one crosses the threshold.
+    """
     want = RECORD_METRIC[t.metric]
-    selected = [r for r in records if r.metric in want and matches(r, t.select)]
+    selected = [replace(r, success=record_failure(r, policy)) for r in records if r.metric in want]
+    selected = [r for r in selected if matches(r, t.select)]
+    res = _evaluate_selected(t, policy, selected, source, readings)
+    if t.per and res.status != "not_applicable":
+        _evaluate_groups(res, t, policy, selected, source, readings)
+    return res
+
+
+def _evaluate_selected(
+    t: Threshold, policy: Policy, selected: list[AttemptRecord], source: str, readings: Iterable[Reading]
+) -> ThresholdResult:
+    res = _new_result(t, interval=policy.interval, source=source)
     res.errors = sum(r.state == "error" for r in selected)
     res.unscorable = sum(r.state != "error" and r.success is None for r in selected)
     scored = [r for r in selected if r.state != "error" and r.success is not None]
@@ -139,18 +163,49 @@ def evaluate_records(
     res.examples = [r.attempt_id for r in hits[:5]]
     if t.metric == "elicited":
         res.unit = "behaviors"
-        per: dict[str, bool] = {}
-        for r in scored:
-            per[r.behavior_id] = per.get(r.behavior_id, False) or bool(r.success)
-        res.n, res.successes = len(per), sum(per.values())
+        found = elicitations(scored, policy, readings)
+        confirmed = [e for e in found.values() if e.confirmed]
+        res.n, res.successes = len(found), len(confirmed)
+        res.candidates = sorted(e.behavior_id for e in found.values() if e.failures and not e.confirmed)
+        res.examples = [e.failures[0] for e in confirmed][:5] or res.examples
     else:
         res.n, res.successes = len(scored), len(hits)
-        # repeated samples of one prompt are correlated: the interval uses the effective number of attempts
+        # attempts of one behavior are correlated: the interval uses the effective number of attempts
         _, res.n_effective, res.design_effect = effective_counts(scored)
     res = _judge(res, t, policy, t.min_attempts or policy.min_attempts)
     if res.errors or res.unscorable:
         res.explanation += f" ({res.errors} errors and {res.unscorable} unscorable attempts excluded)"
+    if res.candidates:
+        res.explanation += f"; {len(res.candidates)} unconfirmed candidate(s) awaiting review"
     return res
+
+
+def _evaluate_groups(
+    res: ThresholdResult,
+    t: Threshold,
+    policy: Policy,
+    selected: list[AttemptRecord],
+    source: str,
+    readings: Iterable[Reading],
+) -> None:
+    """Evaluate each attack family (or attack) alone; a crossed group crosses the whole threshold."""
+    groups: dict[str, list[AttemptRecord]] = {}
+    for r in selected:
+        groups.setdefault(r.family if t.per == "family" else r.attack, []).append(r)
+    readings = list(readings)
+    crossed = []
+    for name, rows in sorted(groups.items()):
+        g = _evaluate_selected(t, policy, rows, source, readings)
+        res.groups.append(
+            {"group": name, "status": g.status, "successes": g.successes, "n": g.n, "low": g.low, "high": g.high}
+        )
+        if g.status == "crossed":
+            crossed.append((name, g))
+    if crossed:
+        res.status = "crossed"
+        named = "; ".join(f"{t.per} {name}: {g.explanation}" for name, g in crossed)
+        res.explanation = f"crossed under {len(crossed)} {t.per}(s): {named}. Overall: {res.explanation}"
+        res.examples = [x for _, g in crossed for x in g.examples][:5]
 
 
 def _disparity_gap(d: dict[str, Any]) -> tuple[float, float | None, float | None] | None:
