@@ -51,6 +51,13 @@ def print_gate(result: GateResult) -> None:
     console.print(f"decision: [bold {colour}]{result.decision.upper()}[/]  level: [bold]{result.level}[/]")
     for reason in result.reasons:
         console.print(f"  - {escape(reason)}")
+    for r in result.thresholds:
+        crossed = [g for g in r.groups if g["status"] == "crossed"]
+        for g in crossed:
+            console.print(
+                f"  {r.id} crossed under {escape(g['group'])}: {g['successes']}/{g['n']} "
+                f"[{_pct(g['low'])}, {_pct(g['high'])}]"
+            )
     for w in result.warnings:
         console.print(f"  [yellow]warning[/]: {escape(w)}")
 
