@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..metrics import clustered_rate, elicited_rate, interval
 from ..results import AttemptRecord
-from ..stats import attempts_to_certify, proportion_interval
-from ..summary import effective_counts
+from ..stats import attempts_to_certify
 from .model import Policy, Selection, Threshold
 
 RECORD_METRIC = {
@@ -97,11 +97,8 @@ def _judge(res: ThresholdResult, t: Threshold, policy: Policy, min_n: int) -> Th
             )
         return res
     res.estimate = k / n
-    k_eff, n_eff = k, n
-    if res.n_effective is not None and res.design_effect and res.design_effect > 1:
-        n_eff = res.n_effective
-        k_eff = res.estimate * n_eff
-    res.low, res.high = proportion_interval(k_eff, n_eff, policy.interval, policy.confidence)
+    n_eff = res.n_effective if res.n_effective is not None else n
+    res.low, res.high = interval(k, n, n_eff, method=policy.interval, confidence=policy.confidence)
     clustering = "" if n_eff == n else f" (design effect {res.design_effect:.2f}: {n_eff:.1f} effective {res.unit})"
     ci = (
         f"{k}/{n} {res.unit} = {_pct(res.estimate)}{clustering}, {int(policy.confidence * 100)}% "
@@ -139,14 +136,13 @@ def evaluate_records(
     res.examples = [r.attempt_id for r in hits[:5]]
     if t.metric == "elicited":
         res.unit = "behaviors"
-        per: dict[str, bool] = {}
-        for r in scored:
-            per[r.behavior_id] = per.get(r.behavior_id, False) or bool(r.success)
-        res.n, res.successes = len(per), sum(per.values())
+        elicited = elicited_rate(scored)
+        res.n, res.successes = elicited.n, elicited.successes
     else:
-        res.n, res.successes = len(scored), len(hits)
         # repeated samples of one prompt are correlated: the interval uses the effective number of attempts
-        _, res.n_effective, res.design_effect = effective_counts(scored)
+        rate = clustered_rate(scored)
+        res.n, res.successes = rate.n, rate.k
+        res.n_effective, res.design_effect = rate.n_effective, rate.design_effect
     res = _judge(res, t, policy, t.min_attempts or policy.min_attempts)
     if res.errors or res.unscorable:
         res.explanation += f" ({res.errors} errors and {res.unscorable} unscorable attempts excluded)"
