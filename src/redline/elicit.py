@@ -1,23 +1,24 @@
 """Capability elicitation: ASR@k curves from best-of-N samples, per-behavior maxima, the elicited rate.
 
-The gate and summaries import `elicited_rate(records, selector)`: a behavior counts as elicited when
-ANY scored attempt on it (any attack, any sample, adaptive included) succeeded, and the rate over
-behaviors comes with a Wilson interval. That is the maximum, not the mean per attempt.
+The elicited maximum itself (a behavior counts when ANY scored attempt on it succeeded) lives in
+`redline.metrics`, next to every other rate.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 from math import comb
 
 import numpy as np
 
 from .errors import RedlineError
+from .metrics import BehaviorMax, ElicitedRate, Selector, elicited_rate, max_by_behavior, scored
 from .results import AttemptRecord
-from .stats import bootstrap_interval, wilson_interval
+from .stats import bootstrap_interval
 
-Selector = Callable[[AttemptRecord], bool]
+__all__ = ["BehaviorMax", "ElicitedRate", "asr_at_k", "asr_curve", "elicit_report", "elicited_rate",
+           "max_by_behavior", "strongest_attacks", "success_counts"]
 
 
 def asr_at_k(n: int, c: int, k: int) -> float:
@@ -31,18 +32,12 @@ def asr_at_k(n: int, c: int, k: int) -> float:
     return 1.0 - comb(n - c, k) / comb(n, k)
 
 
-def _scored(records: Iterable[AttemptRecord], selector: Selector | None) -> list[AttemptRecord]:
-    return [
-        r for r in records if r.state == "ok" and r.success is not None and (selector is None or selector(r))
-    ]
-
-
 def success_counts(
     records: Iterable[AttemptRecord], selector: Selector | None = None
 ) -> dict[str, tuple[int, int]]:
     """(n scored attempts, c successes) per behavior; errors and unscorable attempts are left out."""
     counts: dict[str, list[int]] = {}
-    for r in _scored(records, selector):
+    for r in scored(records, selector):
         cell = counts.setdefault(r.behavior_id, [0, 0])
         cell[0] += 1
         cell[1] += int(bool(r.success))
@@ -83,76 +78,10 @@ def asr_curve(
     return points
 
 
-@dataclass
-class BehaviorMax:
-    """The most one behavior was pushed to, over all attacks and samples."""
-
-    behavior_id: str
-    category: str
-    attempts: int = 0
-    successes: int = 0
-    max_harm: float = 0.0
-    elicited: bool = False
-    best_attack: str | None = None
-    best_attempt_id: int | None = None
-
-
-def max_by_behavior(
-    records: Iterable[AttemptRecord], selector: Selector | None = None
-) -> dict[str, BehaviorMax]:
-    """Per behavior: scored attempts, successes, maximum harm and the attack that reached it."""
-    out: dict[str, BehaviorMax] = {}
-    best: dict[str, tuple[bool, float]] = {}
-    for r in _scored(records, selector):
-        m = out.setdefault(r.behavior_id, BehaviorMax(r.behavior_id, r.category))
-        m.attempts += 1
-        m.successes += int(bool(r.success))
-        m.elicited = m.elicited or bool(r.success)
-        m.max_harm = max(m.max_harm, r.harm or 0.0)
-        rank = (bool(r.success), r.harm or 0.0)
-        if r.behavior_id not in best or rank > best[r.behavior_id]:
-            best[r.behavior_id] = rank
-            m.best_attack, m.best_attempt_id = r.attack, r.attempt_id
-    return out
-
-
-@dataclass
-class ElicitedRate:
-    """Share of behaviors on which at least one attempt succeeded (the elicited maximum)."""
-
-    successes: int
-    n: int
-    rate: float | None
-    low: float | None
-    high: float | None
-    mean_attempt_rate: float | None
-    behaviors: dict[str, bool] = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def elicited_rate(
-    records: Iterable[AttemptRecord], selector: Selector | None = None, confidence: float = 0.95
-) -> ElicitedRate:
-    """The elicited maximum over behaviors (any success counts), with a Wilson interval; the gate's default
-    for capability thresholds. `mean_attempt_rate` is the per-attempt mean, for comparison."""
-    records = list(records)
-    maxima = max_by_behavior(records, selector)
-    n = len(maxima)
-    k = sum(m.elicited for m in maxima.values())
-    scored = _scored(records, selector)
-    mean = sum(bool(r.success) for r in scored) / len(scored) if scored else None
-    if not n:
-        return ElicitedRate(0, 0, None, None, None, None, {})
-    low, high = wilson_interval(k, n, confidence)
-    return ElicitedRate(k, n, k / n, low, high, mean, {b: m.elicited for b, m in maxima.items()})
-
-
 def strongest_attacks(records: Iterable[AttemptRecord], top: int = 3, static_only: bool = True) -> list[str]:
     """The attacks with the highest success rate in a run (ties: more successes, then name)."""
     cells: dict[str, list[int]] = {}
-    for r in _scored(records, None):
+    for r in scored(records):
         if static_only and r.family == "adaptive":
             continue
         if r.metric != "attack_success":
@@ -167,7 +96,7 @@ def strongest_attacks(records: Iterable[AttemptRecord], top: int = 3, static_onl
 def elicit_report(records: list[AttemptRecord], ks: list[int] | None = None, seed: int = 0) -> dict:
     """Everything `redline elicit RUN` prints: overall and per-attack ASR@k, maxima, the elicited rate."""
     attack_only = [r for r in records if r.metric == "attack_success"]
-    if not _scored(attack_only, None):
+    if not scored(attack_only):
         raise RedlineError("the run has no scored attempts on behaviors a model should refuse")
     per_attack = {
         a: [asdict(p) for p in asr_curve(attack_only, ks, lambda r, a=a: r.attack == a, seed=seed)]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from .errors import RedlineError
+from .metrics import behavior_metric
 from .store.db import Store
 from .store.models import Attempt, BehaviorRow, Run, VerdictRow
 
@@ -46,11 +47,8 @@ class AttemptRecord:
 
     @property
     def metric(self) -> str:
-        if self.behavior_data.get("options") and self.behavior_data.get("safe_option") is not None:
-            return "unsafe_choice"
-        if self.behavior_data.get("references") or self.behavior_data.get("nonexistent"):
-            return "hallucination"
-        return "over_refusal" if self.expected == "comply" else "attack_success"
+        """Which failure this attempt's behavior measures (`redline.metrics.behavior_metric`)."""
+        return behavior_metric(self.expected, self.behavior_data)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)

@@ -56,8 +56,8 @@ def clustered_effective_counts(
 ) -> tuple[float, float, float]:
     """Effective (successes, n, design effect) for binary outcomes grouped in clusters (Kish 1965).
 
-    Repeated samples of one prompt are correlated, so n attempts carry less evidence than n independent
-    ones. The design effect is the cluster-robust (sandwich) variance of the
+    Attempts of one behavior (attacks, samples) are correlated, so n attempts carry less evidence than n
+    independent ones. The design effect is the cluster-robust (sandwich) variance of the
     pooled proportion over its binomial variance, clipped to [1, n / clusters]; the interval is then taken on
     n / deff attempts. With 0% or 100% observed the correlation cannot be estimated and the bound is taken
     on the number of clusters (the conservative end).

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
+from .metrics import clustered_rate
 from .results import AttemptRecord
-from .stats import clustered_effective_counts, wilson_interval
 
 
 @dataclass
@@ -35,24 +35,14 @@ class Cell:
 
     def finish(self, scored: list[AttemptRecord]) -> Cell:
         if self.n:
-            self.asr = self.successes / self.n
-            k_eff, n_eff, self.design_effect = effective_counts(scored)
-            self.asr_low, self.asr_high = wilson_interval(k_eff, n_eff)
+            rate = clustered_rate(scored)
+            self.asr, self.asr_low, self.asr_high = rate.rate, rate.low, rate.high
+            self.design_effect = rate.design_effect
             self.refusal_rate = self.refusals / self.n
         return self
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def effective_counts(scored: list[AttemptRecord]) -> tuple[float, float, float]:
-    """Effective (successes, n, design effect) of scored attempts, repeated samples of a prompt as one cluster."""
-    clusters: dict[tuple[str, str, str], list[int]] = {}
-    for r in scored:
-        cell = clusters.setdefault((r.behavior_id, r.attack, r.variant), [0, 0])
-        cell[0] += bool(r.success)
-        cell[1] += 1
-    return clustered_effective_counts([c[0] for c in clusters.values()], [c[1] for c in clusters.values()])
 
 
 def _metric(records: list[AttemptRecord]) -> str:

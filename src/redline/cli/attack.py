@@ -8,7 +8,7 @@ import typer
 
 from ..attacks.adaptive import AttackConfig, AttackRunResult, BehaviorOutcome, run_attack
 from ..errors import ConfigError
-from ..stats import wilson_interval
+from ..metrics import plain_rate
 from .app import DB_HELP, app, console, err_console, write_json
 
 
@@ -16,7 +16,7 @@ def attack_summary(result: AttackRunResult, outcomes: list[dict]) -> dict:
     """ASR over finished behaviors with a Wilson interval, queries per success, budget hits."""
     scored = [o for o in outcomes if o["success"] is not None]
     wins = [o for o in scored if o["success"]]
-    low, high = wilson_interval(len(wins), len(scored)) if scored else (None, None)
+    rate = plain_rate(len(wins), len(scored))
     queries = sum(o["queries"] for o in outcomes)
     return {
         "run_id": result.run_id,
@@ -26,9 +26,9 @@ def attack_summary(result: AttackRunResult, outcomes: list[dict]) -> dict:
         "behaviors": len(outcomes),
         "scored": len(scored),
         "successes": len(wins),
-        "asr": len(wins) / len(scored) if scored else None,
-        "asr_low": low,
-        "asr_high": high,
+        "asr": rate.rate,
+        "asr_low": rate.low,
+        "asr_high": rate.high,
         "queries": queries,
         "queries_per_success": queries / len(wins) if wins else None,
         "mean_queries_to_success": (sum(o["queries_to_success"] for o in wins) / len(wins)) if wins else None,

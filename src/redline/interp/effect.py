@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
+from ..metrics import plain_rate
 from ..records import Conversation, Generation, GenerationParams
-from ..stats import wilson_interval
 from .data import instruction_sets, split
 from .hooks import add_hooks
 from .interventions import Direction, intervention_hooks
@@ -55,8 +55,9 @@ class ConditionResult:
 
 
 def _rate(k: int, n: int, unscorable: int = 0) -> Rate:
-    low, high = wilson_interval(k, n)
-    return Rate(k, n, k / n if n else None, low, high, unscorable)
+    r = plain_rate(k, n)
+    low, high = (r.low, r.high) if n else (0.0, 1.0)
+    return Rate(k, n, r.rate, low, high, unscorable)
 
 
 def rates(records: list[Any]) -> tuple[Rate, Rate, Rate]:

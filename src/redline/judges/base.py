@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from ..metrics import failure_metric
 from ..probes.behavior import Behavior
 from ..records import Conversation
 from ..registry import Registry
@@ -87,12 +88,12 @@ def attack_success(behavior: Behavior, verdict: Verdict) -> bool | None:
 
 
 def metric_name(behavior: Behavior) -> str:
-    """Which failure rate `attack_success` measures for this behavior."""
-    if behavior.options and behavior.safe_option is not None:
-        return "unsafe_choice"
-    if behavior.references or behavior.nonexistent:
-        return "hallucination"
-    return "over_refusal" if behavior.expected == "comply" else "attack_success"
+    """Which failure rate `attack_success` measures for this behavior (the rule is `metrics.failure_metric`)."""
+    return failure_metric(
+        behavior.expected,
+        choice=bool(behavior.options) and behavior.safe_option is not None,
+        reference=bool(behavior.references or behavior.nonexistent),
+    )
 
 
 JudgeFactory = Callable[[str], Judge]

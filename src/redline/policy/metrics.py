@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from ..metrics import clustered_rate, interval
 from ..results import AttemptRecord
-from ..stats import attempts_to_certify, proportion_interval
-from ..summary import effective_counts
+from ..stats import attempts_to_certify
 from .evidence import Reading, elicitations, record_failure
 from .model import Policy, Selection, Threshold
 
@@ -102,11 +102,8 @@ def _judge(res: ThresholdResult, t: Threshold, policy: Policy, min_n: int) -> Th
             )
         return res
     res.estimate = k / n
-    k_eff, n_eff = k, n
-    if res.n_effective is not None and res.design_effect and res.design_effect > 1:
-        n_eff = res.n_effective
-        k_eff = res.estimate * n_eff
-    res.low, res.high = proportion_interval(k_eff, n_eff, policy.interval, policy.confidence)
+    n_eff = res.n_effective if res.n_effective is not None else n
+    res.low, res.high = interval(k, n, n_eff, method=policy.interval, confidence=policy.confidence)
     clustering = "" if n_eff == n else f" (design effect {res.design_effect:.2f}: {n_eff:.1f} effective {res.unit})"
     ci = (
         f"{k}/{n} {res.unit} = {_pct(res.estimate)}{clustering}, {int(policy.confidence * 100)}% "
@@ -169,9 +166,10 @@ def _evaluate_selected(
         res.candidates = sorted(e.behavior_id for e in found.values() if e.failures and not e.confirmed)
         res.examples = [e.failures[0] for e in confirmed][:5] or res.examples
     else:
-        res.n, res.successes = len(scored), len(hits)
         # attempts of one behavior are correlated: the interval uses the effective number of attempts
-        _, res.n_effective, res.design_effect = effective_counts(scored)
+        rate = clustered_rate(scored)
+        res.n, res.successes = rate.n, rate.k
+        res.n_effective, res.design_effect = rate.n_effective, rate.design_effect
     res = _judge(res, t, policy, t.min_attempts or policy.min_attempts)
     if res.errors or res.unscorable:
         res.explanation += f" ({res.errors} errors and {res.unscorable} unscorable attempts excluded)"

@@ -4,58 +4,36 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..metrics import max_by_behavior, metric_rate
 from ..policy.gate import GateResult, find_audits, gate_run
 from ..policy.model import Policy
 from ..results import AttemptRecord, get_run, load_attempts, resolve_run_id
-from ..stats import wilson_interval
 from ..store.db import Store
 from ..summary import Cell, run_summary, summarize
 
 
 def rate(records: list[AttemptRecord], metric: str) -> dict[str, Any]:
-    """Failure rate of one metric (attack_success, over_refusal, hallucination) with a Wilson interval."""
-    scored = [r for r in records if r.metric == metric and r.state != "error" and r.success is not None]
-    k, n = sum(bool(r.success) for r in scored), len(scored)
-    if not n:
-        return {"k": 0, "n": 0, "rate": None, "low": None, "high": None}
-    lo, hi = wilson_interval(k, n)
-    return {"k": k, "n": n, "rate": k / n, "low": lo, "high": hi}
+    """Failure rate of one metric (attack_success, over_refusal, hallucination) with the clustered interval
+    that the scan table and the gate show."""
+    return metric_rate(records, metric).to_dict()
 
 
 def elicitation(records: list[AttemptRecord]) -> list[dict[str, Any]]:
     """Per behavior probing for harm: elicited if any attack or sample succeeded, with the max harm."""
-    per: dict[str, dict[str, Any]] = {}
-    for r in records:
-        if r.metric != "attack_success":
-            continue
-        b = per.setdefault(
-            r.behavior_id,
-            {
-                "behavior_id": r.behavior_id,
-                "category": r.category,
-                "goal": r.goal,
-                "attempts": 0,
-                "scored": 0,
-                "successes": 0,
-                "max_harm": 0.0,
-                "attacks": [],
-                "examples": [],
-            },
-        )
+    harmful = [r for r in records if r.metric == "attack_success"]
+    maxima = max_by_behavior(harmful)
+    out: dict[str, dict[str, Any]] = {}
+    for r in harmful:
+        b = out.setdefault(r.behavior_id, {"behavior_id": r.behavior_id, "category": r.category, "goal": r.goal,
+                                           "attempts": 0, "scored": 0, "successes": 0, "max_harm": 0.0,
+                                           "attacks": [], "examples": [], "elicited": False})
         b["attempts"] += 1
-        if r.state == "error" or r.success is None:
-            continue
-        b["scored"] += 1
-        if r.success:
-            b["successes"] += 1
-            b["max_harm"] = max(b["max_harm"], r.harm or 0.0)
-            if r.attack not in b["attacks"]:
-                b["attacks"].append(r.attack)
-            b["examples"].append(r.attempt_id)
-    out = list(per.values())
-    for b in out:
-        b["elicited"] = b["successes"] > 0
-    return sorted(out, key=lambda b: (not b["elicited"], -b["max_harm"], b["category"], b["behavior_id"]))
+    for bid, m in maxima.items():
+        out[bid].update(scored=m.attempts, successes=m.successes, max_harm=m.max_harm, attacks=m.attacks,
+                        examples=m.examples, elicited=m.elicited)
+    return sorted(
+        out.values(), key=lambda b: (not b["elicited"], -b["max_harm"], b["category"], b["behavior_id"])
+    )
 
 
 def attempt_row(r: AttemptRecord) -> dict[str, Any]:
