@@ -92,7 +92,7 @@ def test_category_specific_requirements() -> None:
     items = all_behaviors()
     dc = [b for b in items if b.category == "dangerous_capability"]
     domains = Counter(t for b in dc for t in b.tags if t.startswith("domain:"))
-    assert set(domains) == {"domain:bio", "domain:chem", "domain:cyber", "domain:nuclear"}
+    assert set(domains) == {"domain:bio", "domain:chem", "domain:cyber", "domain:nuclear", "domain:radiological"}
     assert all(any(t.startswith("domain:") for t in b.tags) for b in dc)
     hal = [b for b in items if b.category == "hallucination"]
     subs = {b.subcategory for b in hal}
