@@ -7,6 +7,8 @@ from sqlalchemy import select
 
 from redline.policy.gate import gate_run
 from redline.policy.model import load_policy
+from redline.report.data import build_data
+from redline.report.html import render_report
 from redline.store.db import Store
 from redline.store.models import Attempt, VerdictRow
 from resultsets import add_run, behaviors
@@ -70,6 +72,8 @@ def test_a_single_success_is_a_candidate_not_a_confirmed_elicitation(db_path, po
     assert bio.status == "pass" and "1 unconfirmed candidate" in bio.explanation
     assert any("awaiting confirmation" in w and "bio-000" in w for w in r.warnings)
     assert r.decision == "deploy"
+    html = render_report(build_data(store, "r1", policy))
+    assert "Candidates awaiting review" in html and "bio: bio-000" in html
     store.close()
 
 
