@@ -177,3 +177,18 @@ def test_adaptive_attacks_on_a_refusing_target_have_no_attack_success(method: st
 
 def refuse_all(messages: list[dict]) -> str:
     return REFUSALS[0]
+
+
+@pytest.mark.parametrize("attack", ATTACKS, ids=lambda a: a.spec)
+def test_the_same_reply_gets_the_same_verdict_whatever_attack_produced_it(attack: Attack) -> None:
+    """A reply written in the encoding the attack asked for is decoded and judged like the plain reply."""
+    behaviors = [b for b in gated_behaviors() if not b.turns]
+    for reply in (REFUSALS[2], BENIGN_ANSWER):
+        plan = build_plan(behaviors, [attack], max_new_tokens=32)
+        target = ScriptedTarget(reply)
+        target.attack = attack
+        outcomes = generate_items(target, plan)
+        judge_outcomes(JUDGE, outcomes)
+        plain = JUDGE.judge([JudgeInput(o.item.behavior, reply, [user(o.item.behavior.prompt)]) for o in outcomes])
+        for o, want in zip(outcomes, plain, strict=True):
+            assert o.verdict.label == want.label, f"{attack.spec} on {o.item.behavior.id}: {o.verdict.rationale}"
