@@ -14,11 +14,11 @@ from typing import Any, ClassVar
 
 from pydantic import ValidationError
 
-from ..errors import ConfigError, RedlineError
+from ..errors import ConfigError
 from ..judges.base import Judge, create_judge
 from ..probes.behavior import Behavior
-from ..store.db import Store
-from ..store.models import Run
+from ..store.queries import get_run
+from ..store.recorder import RunRecorder
 from ..targets.base import Target
 from .adaptive import AttackConfig, AttackRunResult, BehaviorOutcome, methods
 from .adaptive.runner import _execute, _models, attackable
@@ -93,8 +93,7 @@ CrescendoAttack = _make("crescendo")
 
 
 def run_adaptive_in_run(
-    store: Store,
-    run_id: str,
+    recorder: RunRecorder,
     behaviors: list[Behavior],
     attack: Attack,
     target: Target,
@@ -116,17 +115,13 @@ def run_adaptive_in_run(
     """
     if not getattr(attack, "adaptive", False):
         raise ConfigError(f"{attack.spec} is not an adaptive attack")
-    with store.session() as s:
-        run = s.get(Run, run_id)
-        if run is None:
-            raise RedlineError(f"no run {run_id!r} to add {attack.spec} to")
-        base = {"target": (run.config or {}).get("target", "local"), "seed": run.seed}
+    run = get_run(recorder.store, recorder.run_id)
+    base = {"target": (run.config or {}).get("target", "local"), "seed": run.seed}
     config = attack_config(attack, {**base, **(settings or {})})
     judge = create_judge(verdict_judge) if verdict_judge is None or isinstance(verdict_judge, str) else verdict_judge
     tgt, atk, jdg = _models(config, target, attacker, judge_target, targets)
     return _execute(
-        store,
-        run_id,
+        recorder,
         config,
         methods.get(attack.id),
         config.method_params(),

@@ -74,7 +74,9 @@ def attack(
         None, min=1, max=10, help="Also require this rubric score for success"
     ),
     seed: int = typer.Option(0, help="Seed for the attacker's sampling"),
-    resume: str = typer.Option(None, help="Resume RUN_ID or 'last' (budget options may be raised)"),
+    resume: str = typer.Option(
+        None, help="Resume RUN_ID or 'last' (the newest attack run; budget options may be raised)"
+    ),
     db: str = typer.Option(None, help=DB_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-behavior lines"),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON"),

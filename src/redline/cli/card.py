@@ -13,7 +13,7 @@ from ..policy.model import load_policy, parse_safeguards
 from ..report.card import judge_agreement, load_card_config, render_card
 from ..report.data import build_data
 from ..store.db import Store
-from .app import DB_HELP, app, console, fail
+from .app import DB_HELP, RUN_HELP, app, console, fail
 
 
 def _governance(path: str | None) -> str | None:
@@ -34,7 +34,7 @@ def _governance(path: str | None) -> str | None:
 
 @app.command()
 def card(
-    run: str = typer.Argument(..., help="Run id, unique prefix, or 'last'"),
+    run: str = typer.Argument(..., help=RUN_HELP),
     card_config: str = typer.Option(None, "--card-config", help="YAML with what only people can say"),
     output: str = typer.Option(
         "SYSTEM_CARD.md", "--output", "-o", help="Markdown file to write ('-' = stdout)"

@@ -16,7 +16,7 @@ def _pct(x: float | None) -> str:
 
 @app.command()
 def diff(
-    run_a: str = typer.Argument(..., help="Baseline run (id, prefix or 'last')"),
+    run_a: str = typer.Argument(..., help="Baseline run (id, prefix, or 'last': the newest scan)"),
     run_b: str = typer.Argument(..., help="Run to compare with the baseline"),
     alpha: float = typer.Option(0.05, help="Significance level after Holm correction"),
     fail_on_regression: bool = typer.Option(

@@ -9,7 +9,7 @@ from ..elicit import elicit_report, strongest_attacks
 from ..errors import ConfigError
 from ..results import get_run, load_attempts, resolve_run_id
 from ..store.db import Store
-from .app import DB_HELP, app, console, err_console, write_json
+from .app import DB_HELP, RUN_HELP, app, console, err_console, write_json
 
 
 def _pct(x: float | None) -> str:
@@ -33,6 +33,7 @@ def stack_run(
     from ..attacks.base import create_attack
     from ..engine.scan import ScanConfig, run_scan
     from ..probes.behavior import DATA_DIR, load_probe_set
+    from ..store.recorder import RunRecorder
     from ..targets.base import create_target
 
     store = Store(db)
@@ -63,8 +64,7 @@ def stack_run(
         bs = load_behaviors(path)
         for spec in methods:
             run_adaptive_in_run(
-                store,
-                result.run_id,
+                RunRecorder(store, result.run_id),
                 bs,
                 create_attack(spec),
                 tgt,
@@ -78,7 +78,7 @@ def stack_run(
 
 @app.command()
 def elicit(
-    run: str = typer.Argument(..., help="Run id, unique prefix, or 'last'"),
+    run: str = typer.Argument(..., help=RUN_HELP),
     k: list[int] = typer.Option(None, "--k", help="k values of the ASR@k curve (default 1..min attempts)"),
     stack: bool = typer.Option(False, help="First run the elicit suite with RUN's strongest static attacks"),
     behaviors: str = typer.Option("starter", help="With --stack: probe set name or behaviors file"),

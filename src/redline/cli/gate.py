@@ -9,7 +9,7 @@ from rich.table import Table
 from ..policy.gate import DEPLOY, MITIGATE, GateResult, gate_run
 from ..policy.model import load_policy, parse_safeguards
 from ..store.db import Store
-from .app import DB_HELP, app, console, write_json
+from .app import DB_HELP, RUN_HELP, app, console, write_json
 
 STYLE = {"pass": "green", "crossed": "red", "insufficient": "yellow", "not_applicable": "dim"}
 
@@ -57,7 +57,7 @@ def print_gate(result: GateResult) -> None:
 
 @app.command()
 def gate(
-    run: str = typer.Argument(..., help="Run id, unique prefix, or 'last'"),
+    run: str = typer.Argument(..., help=RUN_HELP),
     policy: str = typer.Option(None, "--policy", help="Policy YAML (default: the packaged redline-default)"),
     safeguards: str = typer.Option(
         None, "--safeguards", help="Safeguards in place: a,b,c or a YAML/JSON file"

@@ -8,12 +8,12 @@ from ..policy.model import load_policy, parse_safeguards
 from ..report.data import build_data
 from ..report.html import write_report
 from ..store.db import Store
-from .app import DB_HELP, app, console
+from .app import DB_HELP, RUN_HELP, app, console
 
 
 @app.command()
 def report(
-    run: str = typer.Argument(..., help="Run id, unique prefix, or 'last'"),
+    run: str = typer.Argument(..., help=RUN_HELP),
     output: str = typer.Option("report.html", "--output", "-o", help="HTML file to write"),
     policy: str = typer.Option(
         None, "--policy", help="Policy YAML for the decision (default: redline-default)"

@@ -153,7 +153,7 @@ def find_audits(
 ) -> tuple[list[Any], list[str]]:
     """Bias/fairness audit results for a run: its own, those of `audit_runs`, else the newest audit run
     of the same target (so `redline audit bias` followed by `redline gate` just works)."""
-    run_ids = [run_id] + [resolve_run_id(store, r) for r in audit_runs or []]
+    run_ids = [run_id] + [resolve_run_id(store, r, kind="audit") for r in audit_runs or []]
     if not audit_runs:
         run = get_run(store, run_id)
         with store.session() as s:

@@ -8,15 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sqlalchemy import select
 
 from ...errors import ConfigError, RedlineError
 from ...judges.base import Judge, create_judge
 from ...probes.behavior import Behavior, builtin_probe_sets
 from ...probes.loaders import load_behaviors_file
 from ...store.db import Store
-from ...store.models import Attempt, Run, Step, VerdictRow
-from ...store.runs import behavior_rows, create_aux_run, finish_run, save_audit_result
+from ...store.queries import get_run, resolve_run_id, step_data, stored_keys
+from ...store.recorder import NewAttempt, NewVerdict, RunRecorder
 from ...targets.base import Target, create_target, parse_target_spec
 from .common import Budget, BudgetExhausted, Context, LoopSettings, Trace, Usage, budget_hit, methods
 
@@ -157,9 +156,7 @@ def _models(
     return get(config.target, target), get(config.attacker, attacker), get(config.judge, judge_target)
 
 
-def _store_result(
-    store: Store, run_id: str, b: Behavior, ctx: Context, judge: Judge, hit: str | None
-) -> None:
+def _store_result(recorder: RunRecorder, b: Behavior, ctx: Context, judge: Judge, hit: str | None) -> None:
     best = ctx.best
     state = "ok" if best.verdict is not None and best.error is None else "error"
     error = best.error or (None if best.verdict is not None else f"no target reply ({hit or 'pruned'})")
@@ -172,41 +169,39 @@ def _store_result(
         "usage": ctx.usage.to_dict(),
         "params": ctx.params,
     }
-    with store.session() as s:
-        row = Attempt(
-            run_id=run_id,
-            behavior_id=b.id,
-            attack=ctx.method,
-            family="adaptive",
-            variant="",
-            sample=0,
-            category=b.category,
-            state=state,
-            conversation=best.conversation,
-            response=best.response,
-            error=error,
-            tokens=best.tokens,
-            latency_s=best.latency_s,
-            params=meta,
+    verdict = None
+    if state == "ok" and best.verdict is not None:
+        v = best.verdict
+        verdict = NewVerdict(
+            judge=judge.id,
+            label=v["label"],
+            harm=v["harm"],
+            confidence=v["confidence"],
+            success=None if v["label"] == "unscorable" else best.success,
+            rationale=f"{v['rationale']} (rubric {v['rubric']})"[:1000],
+            request_harm=v.get("request_harm"),
         )
-        s.add(row)
-        if state == "ok" and best.verdict is not None:
-            s.flush()
-            v = best.verdict
-            s.add(
-                VerdictRow(
-                    attempt_id=row.id,
-                    judge=judge.id,
-                    label=v["label"],
-                    harm=v["harm"],
-                    confidence=v["confidence"],
-                    success=None if v["label"] == "unscorable" else best.success,
-                    rationale=f"{v['rationale']} (rubric {v['rubric']})"[:1000],
-                )
+    recorder.record(
+        [
+            NewAttempt(
+                behavior_id=b.id,
+                attack=ctx.method,
+                family="adaptive",
+                variant="",
+                sample=0,
+                category=b.category,
+                state=state,
+                conversation=best.conversation,
+                response=best.response,
+                error=error,
+                tokens=best.tokens,
+                latency_s=best.latency_s,
+                params=meta,
+                verdict=verdict,
             )
-    save_audit_result(
-        store,
-        run_id,
+        ]
+    )
+    recorder.save_result(
         "attack",
         f"{ctx.method}:{b.id}",
         {
@@ -223,21 +218,18 @@ def _store_result(
     )
 
 
-def _resume(store: Store, resume: str, overrides: dict[str, Any]) -> tuple[str, AttackConfig]:
-    from ...engine.scan import latest_run_id
-    from ...results import resolve_run_id
-
-    run_id = latest_run_id(store, kind="attack") if resume == "last" else resolve_run_id(store, resume)
-    with store.session() as s:
-        run = s.get(Run, run_id)
-        if run.kind != "attack":
-            raise RedlineError(f"run {run_id} is a {run.kind!r} run, not an adaptive attack")
-        try:
-            config = AttackConfig.model_validate({**run.config, **overrides})
-        except ValidationError:
-            raise RedlineError(f"run {run_id} has a config this redline cannot read") from None
-        run.config = config.model_dump(mode="json")  # budgets raised on resume are kept for the next one
-    return run_id, config
+def _resume(store: Store, resume: str, overrides: dict[str, Any]) -> tuple[RunRecorder, AttackConfig]:
+    run_id = resolve_run_id(store, resume, kind="attack")
+    run = get_run(store, run_id)
+    if run.kind != "attack":
+        raise RedlineError(f"run {run_id} is a {run.kind!r} run, not an adaptive attack")
+    try:
+        config = AttackConfig.model_validate({**run.config, **overrides})
+    except ValidationError:
+        raise RedlineError(f"run {run_id} has a config this redline cannot read") from None
+    recorder = RunRecorder(store, run_id)
+    recorder.update_config(config.model_dump(mode="json"))  # budgets raised on resume are kept for the next one
+    return recorder, config
 
 
 def run_attack(
@@ -257,7 +249,7 @@ def run_attack(
     store = Store(db)
     try:
         if resume:
-            run_id, config = _resume(store, resume, overrides)
+            recorder, config = _resume(store, resume, overrides)
         else:
             config = AttackConfig.model_validate({**(config or AttackConfig()).model_dump(), **overrides})
         method = methods.get(config.method)
@@ -268,7 +260,7 @@ def run_attack(
             parse_target_spec(spec)
         tgt, atk, jdg = _models(config, target, attacker, judge_target)
         if not resume:
-            run_id = create_aux_run(
+            recorder = RunRecorder.start(
                 store,
                 "attack",
                 parse_target_spec(config.target).display,
@@ -278,14 +270,12 @@ def run_attack(
                 judge=verdict_judge.id,
                 seed=config.seed,
                 planned=len(behaviors),
+                behaviors=behaviors,
             )
-            with store.session() as s:
-                s.add_all(behavior_rows(run_id, behaviors))
         if on_run:
-            on_run(run_id)
+            on_run(recorder.run_id)
         return _execute(
-            store,
-            run_id,
+            recorder,
             config,
             method,
             params,
@@ -302,8 +292,7 @@ def run_attack(
 
 
 def _execute(
-    store: Store,
-    run_id: str,
+    recorder: RunRecorder,
     config: AttackConfig,
     method: Any,
     params: dict,
@@ -319,21 +308,13 @@ def _execute(
 ) -> AttackRunResult:
     """Attack every behavior without a stored attempt of this method; `finish=False` leaves the run status."""
     budget, run_budget = config.budgets()
-    with store.session() as s:
-        done = set(
-            s.scalars(
-                select(Attempt.behavior_id).where(Attempt.run_id == run_id, Attempt.attack == config.method)
-            )
-        )
-        # the run's usage so far: steps of finished behaviors (unfinished ones are replayed below)
-        run_usage = Usage()
-        for (data,) in s.execute(
-            select(Step.data).where(
-                Step.run_id == run_id, Step.method == config.method, Step.behavior_id.in_(done)
-            )
-        ):
-            run_usage.charge(data or {})
-        s.get(Run, run_id).status = "running"
+    store, run_id = recorder.store, recorder.run_id
+    done = {key[0] for key in stored_keys(store, run_id, attack=config.method)}
+    # the run's usage so far: steps of finished behaviors (unfinished ones are replayed below)
+    run_usage = Usage()
+    for data in step_data(store, run_id, config.method, done):
+        run_usage.charge(data)
+    recorder.set_status("running")
     settings = LoopSettings(
         config.target_tokens,
         config.attacker_tokens,
@@ -349,7 +330,7 @@ def _execute(
         for b in behaviors:
             if b.id in done:
                 continue
-            trace = Trace(store, run_id, b.id, config.method)
+            trace = Trace(recorder, b.id, config.method)
             ctx = Context(
                 b,
                 config.method,
@@ -373,7 +354,7 @@ def _execute(
                     break
                 hit = exc.resource
             hit = hit or budget_hit(budget, ctx.usage)
-            _store_result(store, run_id, b, ctx, verdict_judge, hit)
+            _store_result(recorder, b, ctx, verdict_judge, hit)
             outcome = BehaviorOutcome(
                 b.id,
                 ctx.best.success if ctx.best.verdict else None,
@@ -392,9 +373,7 @@ def _execute(
     except KeyboardInterrupt:
         result.status = "interrupted"
     result.usage = run_usage.to_dict()
-    save_audit_result(
-        store,
-        run_id,
+    recorder.save_result(
         "attack",
         f"{config.method}:_run",
         {
@@ -405,5 +384,5 @@ def _execute(
         },
     )
     if finish:
-        finish_run(store, run_id, result.status)
+        recorder.finish(result.status)
     return result
