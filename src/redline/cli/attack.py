@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from ..attacks.adaptive import AttackConfig, AttackRunResult, BehaviorOutcome, run_attack
+from ..engine.adaptive import AttackConfig, AttackRunResult, BehaviorOutcome, run_attack
 from ..errors import ConfigError
 from ..metrics import plain_rate
 from .app import DB_HELP, app, console, err_console, write_json
@@ -114,6 +114,7 @@ def attack(
             target_tokens=max_new_tokens,
             success_threshold=success_threshold,
             seed=seed,
+            **budgets,
         )
     )
     talk = not quiet and not as_json

@@ -5,75 +5,16 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from ..elicit import elicit_report, strongest_attacks
+from ..elicit import elicit_report
+from ..engine.stack import stack_run
 from ..errors import ConfigError
-from ..results import get_run, load_attempts, resolve_run_id
+from ..results import load_attempts, resolve_run_id
 from ..store.db import Store
 from .app import DB_HELP, RUN_HELP, app, console, err_console, write_json
 
 
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}%"
-
-
-def stack_run(
-    db: str | None,
-    source: str,
-    behaviors: str,
-    target: str,
-    methods: list[str],
-    top: int,
-    samples: int | None,
-    max_queries: int,
-    max_new_tokens: int | None,
-) -> str:
-    """Scan behaviors with the elicit suite and RUN's strongest static attacks, then add adaptive ones."""
-    from ..attacks.adaptive.runner import load_behaviors
-    from ..attacks.adaptive_suite import run_adaptive_in_run
-    from ..attacks.base import create_attack
-    from ..engine.scan import ScanConfig, run_scan
-    from ..probes.behavior import DATA_DIR, load_probe_set
-    from ..store.recorder import RunRecorder
-    from ..targets.base import create_target
-
-    store = Store(db)
-    try:
-        attacks = strongest_attacks(load_attempts(store, resolve_run_id(store, source)), top) or ["identity"]
-    finally:
-        store.close()
-    path = next(
-        (str(p) for p in sorted(DATA_DIR.glob("*.yaml")) if load_probe_set(p).name == behaviors), behaviors
-    )
-    tgt = create_target(target)
-    err_console.print(f"stacking static attacks {attacks} with adaptive {methods}")
-    result = run_scan(
-        ScanConfig(
-            target=target,
-            suite="elicit",
-            behaviors_file=path,
-            attacks=attacks,
-            samples=samples,
-            max_new_tokens=max_new_tokens,
-        ),
-        db=db,
-        target=tgt,
-    )
-    store = Store(db)
-    try:
-        run = get_run(store, result.run_id)
-        bs = load_behaviors(path)
-        for spec in methods:
-            run_adaptive_in_run(
-                RunRecorder(store, result.run_id),
-                bs,
-                create_attack(spec),
-                tgt,
-                verdict_judge=run.judge,
-                settings={"max_queries": max_queries, "target_tokens": max_new_tokens or 64},
-            )
-    finally:
-        store.close()
-    return result.run_id
 
 
 @app.command()
@@ -100,8 +41,10 @@ def elicit(
         raise ConfigError("--method and --samples need --stack")
     if stack:
         run = stack_run(
-            db, run, behaviors, target, list(method or ["pair"]), top, samples, max_queries, max_new_tokens
-        )
+            db, run, behaviors, target, list(method or ["pair"]), top=top, samples=samples,
+            max_queries=max_queries, max_new_tokens=max_new_tokens,
+            on_plan=lambda attacks: err_console.print(f"stacking attacks {attacks}"),
+        ).run_id
     store = Store(db)
     try:
         run_id = resolve_run_id(store, run)

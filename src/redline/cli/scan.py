@@ -12,10 +12,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ..engine.scan import ScanConfig, run_scan
-from ..results import get_run, load_attempts, resolve_run_id
+from ..results import load_attempts, resolve_run_id
 from ..store.db import Store
 from ..store.queries import list_runs
-from ..summary import run_summary
+from ..summary import stored_summary
 from .app import DB_HELP, RUN_HELP, app, console, err_console, fail, write_json
 from .tables import summary_table
 
@@ -33,11 +33,10 @@ def print_summary(summary: dict) -> None:
     console.print(summary_table("By attack", summary["attacks"], "attack"))
 
 
-def load_summary(db: str | None, run_ref: str) -> dict:
+def load_summary(db: str | None, run_ref: str, judge: str | None = None) -> dict:
     store = Store(db)
     try:
-        run_id = resolve_run_id(store, run_ref)
-        return run_summary(get_run(store, run_id), load_attempts(store, run_id))
+        return stored_summary(store, run_ref, judge)
     finally:
         store.close()
 
@@ -122,15 +121,8 @@ def scan(
             on_start=on_start,
             on_progress=lambda n: progress.advance(task, n),
         )
-    summary = load_summary(db, result.run_id)
-    summary["throughput"] = {
-        "executed": result.stats.executed,
-        "seconds": round(result.stats.seconds, 3),
-        "generated_tokens": result.stats.generated_tokens,
-    }
-    adaptive = result.stats.extra.get("adaptive", {})
-    if adaptive:
-        summary["adaptive"] = adaptive
+    summary = result.summary
+    adaptive = summary.get("adaptive", {})
     if summary_json:
         write_json(summary_json, summary)
     if as_json:

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ..attacks.adaptive.runner import attackable
 from ..attacks.base import Attack, create_attack
 from ..errors import ConfigError, RedlineError
 from ..judges.base import Judge, create_judge
@@ -23,7 +22,9 @@ from ..records import conversation_to_dicts
 from ..store.db import Store
 from ..store.queries import get_run, list_runs, resolve_run_id, stored_keys
 from ..store.recorder import NewAttempt, NewVerdict, RunRecorder
+from ..summary import stored_summary
 from ..targets.base import Target, create_target, parse_target_spec
+from .adaptive import attackable, run_in_run
 from .execute import Outcome, generate_items, group_by_decoding, judge_outcomes
 from .plan import AttemptKey, WorkItem, build_plan, split_adaptive
 
@@ -39,6 +40,7 @@ class ScanConfig(BaseModel):
     suite: str = "quick"
     behaviors_file: str | None = None
     behaviors_format: str | None = None
+    behaviors: list[Behavior] | None = None  # in memory, instead of a suite's or a file's (stored with the run)
     attacks: list[str] | None = None
     samples: int | None = None
     limit: int | None = None
@@ -103,7 +105,11 @@ def make_plan(config: ScanConfig) -> ScanPlan:
     """Resolve suite, behaviors and attacks into a plan (no target, no database touched)."""
     _validate_target_spec(config.target)
     suite = get_suite(config.suite)
-    if config.behaviors_file:
+    if config.behaviors is not None and config.behaviors_file:
+        raise ConfigError("give behaviors in memory or a behaviors file, not both")
+    if config.behaviors is not None:
+        behaviors = list(config.behaviors)
+    elif config.behaviors_file:
         behaviors = load_behaviors_file(config.behaviors_file, config.behaviors_format)
     else:
         behaviors = suite.behaviors()
@@ -163,7 +169,10 @@ def create_run(store: Store, plan: ScanPlan, target: Target, judge: Judge) -> Ru
         parse_target_spec(plan.config.target).display,
         plan.config.plan_fields(),
         target_id=target.id,
-        suite=plan.suite_name if not plan.config.behaviors_file else f"file:{plan.config.behaviors_file}",
+        suite=(
+            f"file:{plan.config.behaviors_file}" if plan.config.behaviors_file
+            else "inline" if plan.config.behaviors is not None else plan.suite_name
+        ),
         judge=judge.id,
         seed=plan.config.seed,
         planned=plan.planned,
@@ -282,12 +291,10 @@ def execute_adaptive(
     A run budget reached (`run_max_queries` ...) ends that attack for good and is reported in
     `stats.extra["adaptive"]`; a Ctrl-C marks the scan interrupted.
     """
-    from ..attacks.adaptive_suite import run_adaptive_in_run
-
     models: dict[str, Target] = {plan.config.target: target}
     report: dict[str, dict] = stats.extra.setdefault("adaptive", {})
     for attack in plan.adaptive:
-        result = run_adaptive_in_run(
+        result = run_in_run(
             recorder,
             plan.adaptive_behaviors,
             attack,
@@ -307,9 +314,25 @@ def execute_adaptive(
 
 @dataclass
 class ScanResult:
+    """The run, what this execution did, and the summary `redline scan` prints (rates by group)."""
+
     run_id: str
     stats: RunStats
     resumed: bool = False
+    summary: dict = field(default_factory=dict)
+
+
+def scan_summary(store: Store, run_id: str, stats: RunStats) -> dict:
+    """The stored run's summary with this execution's throughput and adaptive budget report."""
+    summary = stored_summary(store, run_id)
+    summary["throughput"] = {
+        "executed": stats.executed,
+        "seconds": round(stats.seconds, 3),
+        "generated_tokens": stats.generated_tokens,
+    }
+    if stats.extra.get("adaptive"):
+        summary["adaptive"] = stats.extra["adaptive"]
+    return summary
 
 
 def run_scan(
@@ -357,6 +380,6 @@ def run_scan(
         stats = execute(
             recorder, plan, target, judge, batch_size=batch_size, on_start=on_start, on_progress=on_progress
         )
-        return ScanResult(run_id=run_id, stats=stats, resumed=bool(resume))
+        return ScanResult(run_id, stats, bool(resume), scan_summary(store, run_id, stats))
     finally:
         store.close()

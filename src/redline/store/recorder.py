@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from .. import __version__
 from ..errors import RedlineError
+from ..version import __version__
 from .db import Store
 from .models import Attempt, AuditResult, BehaviorRow, Run, Step, VerdictRow, utcnow
 from .queries import stored_steps

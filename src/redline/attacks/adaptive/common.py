@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
 
@@ -20,6 +20,9 @@ from ...probes.behavior import Behavior
 from ...records import Conversation, Generation, GenerationParams, Message, system, user
 from ...registry import Registry
 from ...targets.base import Target
+
+if TYPE_CHECKING:
+    from .settings import AdaptiveSettings
 
 DATA = Path(__file__).parent / "data" / "prompts.yaml"
 
@@ -269,20 +272,6 @@ def transcript_text(conv: Conversation | list[dict], limit: int = 2400) -> str:
 
 
 @dataclass
-class LoopSettings:
-    """Decoding settings of the three roles."""
-
-    target_tokens: int = 64
-    attacker_tokens: int = 96
-    judge_tokens: int = 16
-    attacker_temperature: float = 1.0
-    success_threshold: int | None = (
-        None  # also require the rubric score to reach this (None: verdict decides)
-    )
-    seed: int = 0
-
-
-@dataclass
 class AdaptiveResult:
     """The best attempt one method found for one behavior."""
 
@@ -309,7 +298,7 @@ class Context:
         judge_target: Target,
         verdict_judge: Judge,
         trace: Trace,
-        settings: LoopSettings,
+        settings: AdaptiveSettings,
         budget: Budget,
         run_budget: Budget,
         run_usage: Usage,

@@ -1,4 +1,10 @@
-"""Running an adaptive method over behaviors: the run, its steps, the best attempt per behavior, resume."""
+"""Adaptive attacks as runs: settings, resume, budgets, the best attempt per behavior, through the recorder.
+
+`run_attack` is `redline attack` (a run of kind `attack`); `run_in_run` adds an adaptive method to an
+existing scan run (the scan engine and `redline elicit --stack` use it). Both go through `execute_method`:
+behaviors with a stored attempt of the method are skipped, an unfinished one is replayed from its steps.
+The methods themselves (PAIR, TAP, Crescendo) live in `attacks/adaptive/` and know nothing of storage.
+"""
 
 from __future__ import annotations
 
@@ -7,74 +13,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
-from ...errors import ConfigError, RedlineError
-from ...judges.base import Judge, create_judge
-from ...probes.behavior import Behavior, builtin_probe_sets
-from ...probes.loaders import load_behaviors_file
-from ...store.db import Store
-from ...store.queries import get_run, resolve_run_id, step_data, stored_keys
-from ...store.recorder import NewAttempt, NewVerdict, RunRecorder
-from ...targets.base import Target, create_target, parse_target_spec
-from .common import Budget, BudgetExhausted, Context, LoopSettings, Trace, Usage, budget_hit, methods
-
-BUDGET_FIELDS = (
-    "max_queries",
-    "max_attacker_tokens",
-    "max_seconds",
-    "run_max_queries",
-    "run_max_attacker_tokens",
-    "run_max_seconds",
-)
+from ..attacks.adaptive.common import BudgetExhausted, Context, Trace, Usage, budget_hit, methods
+from ..attacks.adaptive.settings import BUDGET_FIELDS, AdaptiveSettings, method_params
+from ..attacks.adaptive_methods import AdaptiveAttack
+from ..attacks.base import Attack
+from ..errors import ConfigError, RedlineError
+from ..judges.base import Judge, create_judge
+from ..probes.behavior import Behavior, builtin_probe_sets
+from ..probes.loaders import load_behaviors_file
+from ..store.db import Store
+from ..store.queries import get_run, resolve_run_id, step_data, stored_keys
+from ..store.recorder import NewAttempt, NewVerdict, RunRecorder
+from ..targets.base import Target, create_target, parse_target_spec
 
 
-class AttackConfig(BaseModel):
-    """Everything that defines an adaptive attack run (stored with the run; budgets may change on resume)."""
-
-    model_config = ConfigDict(extra="forbid")
+class AttackConfig(AdaptiveSettings):
+    """An adaptive attack run: the method, target and behaviors, and the loop's settings (stored with the run;
+    budgets may be raised on resume)."""
 
     method: str = "pair"
     target: str = "local"
-    attacker: str = "local"
-    judge: str = "local"
     verdict_judge: str | None = None
     behaviors: str = "starter"
     behaviors_format: str | None = None
     limit: int | None = None
     params: dict[str, Any] = {}
-    max_queries: int | None = 20
-    max_attacker_tokens: int | None = None
-    max_seconds: float | None = None
-    run_max_queries: int | None = None
-    run_max_attacker_tokens: int | None = None
-    run_max_seconds: float | None = None
-    target_tokens: int = 64
-    attacker_tokens: int = 96
-    judge_tokens: int = 16
-    attacker_temperature: float = 1.0
-    success_threshold: int | None = None
-    seed: int = 0
 
     def method_params(self) -> dict[str, Any]:
-        method = methods.get(self.method)
-        unknown = set(self.params) - set(method.defaults)
-        if unknown:
-            raise ConfigError(
-                f"{self.method} has no parameter(s) {sorted(unknown)} (known: {sorted(method.defaults)})"
-            )
-        for key, value in self.params.items():
-            default = method.defaults[key]
-            numeric = (int,) if isinstance(default, int) else (int, float) if isinstance(default, float) else None
-            if numeric and (isinstance(value, bool) or not isinstance(value, numeric) or value < 0):
-                raise ConfigError(f"{self.method} parameter {key} must be a non-negative number, got {value!r}")
-        return {**method.defaults, **self.params}
-
-    def budgets(self) -> tuple[Budget, Budget]:
-        return (
-            Budget(self.max_queries, self.max_attacker_tokens, self.max_seconds),
-            Budget(self.run_max_queries, self.run_max_attacker_tokens, self.run_max_seconds),
-        )
+        return method_params(self.method, self.params)
 
 
 def attackable(behaviors: list[Behavior]) -> list[Behavior]:
@@ -130,7 +98,7 @@ class AttackRunResult:
     skipped: int = 0
 
 
-def _models(
+def models(
     config: AttackConfig,
     target: Target | None,
     attacker: Target | None,
@@ -156,7 +124,7 @@ def _models(
     return get(config.target, target), get(config.attacker, attacker), get(config.judge, judge_target)
 
 
-def _store_result(recorder: RunRecorder, b: Behavior, ctx: Context, judge: Judge, hit: str | None) -> None:
+def store_best(recorder: RunRecorder, b: Behavior, ctx: Context, judge: Judge, hit: str | None) -> None:
     best = ctx.best
     state = "ok" if best.verdict is not None and best.error is None else "error"
     error = best.error or (None if best.verdict is not None else f"no target reply ({hit or 'pruned'})")
@@ -258,7 +226,7 @@ def run_attack(
         verdict_judge = create_judge(config.verdict_judge)
         for spec in (config.target, config.attacker, config.judge):
             parse_target_spec(spec)
-        tgt, atk, jdg = _models(config, target, attacker, judge_target)
+        tgt, atk, jdg = models(config, target, attacker, judge_target)
         if not resume:
             recorder = RunRecorder.start(
                 store,
@@ -274,7 +242,7 @@ def run_attack(
             )
         if on_run:
             on_run(recorder.run_id)
-        return _execute(
+        return execute_method(
             recorder,
             config,
             method,
@@ -291,7 +259,7 @@ def run_attack(
         store.close()
 
 
-def _execute(
+def execute_method(
     recorder: RunRecorder,
     config: AttackConfig,
     method: Any,
@@ -315,14 +283,6 @@ def _execute(
     for data in step_data(store, run_id, config.method, done):
         run_usage.charge(data)
     recorder.set_status("running")
-    settings = LoopSettings(
-        config.target_tokens,
-        config.attacker_tokens,
-        config.judge_tokens,
-        config.attacker_temperature,
-        config.success_threshold,
-        config.seed,
-    )
     result = AttackRunResult(
         run_id, config.method, "running", resumed=resumed, skipped=sum(b.id in done for b in behaviors)
     )
@@ -339,7 +299,7 @@ def _execute(
                 jdg,
                 verdict_judge,
                 trace,
-                settings,
+                config,
                 budget,
                 run_budget,
                 run_usage,
@@ -354,7 +314,7 @@ def _execute(
                     break
                 hit = exc.resource
             hit = hit or budget_hit(budget, ctx.usage)
-            _store_result(recorder, b, ctx, verdict_judge, hit)
+            store_best(recorder, b, ctx, verdict_judge, hit)
             outcome = BehaviorOutcome(
                 b.id,
                 ctx.best.success if ctx.best.verdict else None,
@@ -386,3 +346,56 @@ def _execute(
     if finish:
         recorder.finish(result.status)
     return result
+
+
+def attack_config(attack: AdaptiveAttack, base: dict[str, Any] | None = None) -> AttackConfig:
+    """The AttackConfig of an adaptive suite attack: `base` (the caller's settings), then the attack's own."""
+    try:
+        return AttackConfig(method=attack.id, params=attack.method_params(), **{**(base or {}), **attack.settings()})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(f"{attack.spec}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+
+
+def run_in_run(
+    recorder: RunRecorder,
+    behaviors: list[Behavior],
+    attack: Attack,
+    target: Target,
+    *,
+    attacker: Target | None = None,
+    judge_target: Target | None = None,
+    verdict_judge: Judge | str | None = None,
+    settings: dict[str, Any] | None = None,
+    targets: dict[str, Target] | None = None,
+    on_behavior: Callable[[BehaviorOutcome], None] | None = None,
+    finish: bool = True,
+) -> AttackRunResult:
+    """Run one adaptive attack over the attackable `behaviors` of an existing run (its behavior rows exist).
+
+    `target` is the run's target; attacker and rubric judge come from the attack's `attacker`/`judge`
+    specs (default `local`, the run's target itself when the specs are equal; `targets` caches models
+    across calls). Behaviors with a stored attempt of this method are skipped, an unfinished one is
+    replayed from its steps. `finish=False` leaves the run's status to the caller.
+    """
+    if not isinstance(attack, AdaptiveAttack):
+        raise ConfigError(f"{attack.spec} is not an adaptive attack")
+    run = get_run(recorder.store, recorder.run_id)
+    base = {"target": (run.config or {}).get("target", "local"), "seed": run.seed}
+    config = attack_config(attack, {**base, **(settings or {})})
+    judge = create_judge(verdict_judge) if verdict_judge is None or isinstance(verdict_judge, str) else verdict_judge
+    tgt, atk, jdg = models(config, target, attacker, judge_target, targets)
+    return execute_method(
+        recorder,
+        config,
+        methods.get(attack.id),
+        config.method_params(),
+        attackable(behaviors),
+        judge,
+        tgt,
+        atk,
+        jdg,
+        True,
+        on_behavior,
+        finish=finish,
+    )
