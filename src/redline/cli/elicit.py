@@ -10,7 +10,7 @@ from ..engine.stack import stack_run
 from ..errors import ConfigError
 from ..results import load_attempts, resolve_run_id
 from ..store.db import Store
-from .app import DB_HELP, RUN_HELP, app, console, err_console, write_json
+from .app import DB_HELP, JUDGE_HELP, RUN_HELP, app, console, err_console, write_json
 
 
 def _pct(x: float | None) -> str:
@@ -33,6 +33,7 @@ def elicit(
         12, min=1, help="With --stack: per-behavior query budget of adaptive methods"
     ),
     max_new_tokens: int = typer.Option(None, min=1, help="With --stack: token budget per reply"),
+    judge: str = typer.Option(None, "--judge", help=JUDGE_HELP),
     db: str = typer.Option(None, help=DB_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
 ) -> None:
@@ -48,7 +49,7 @@ def elicit(
     store = Store(db)
     try:
         run_id = resolve_run_id(store, run)
-        report = {"run_id": run_id, **elicit_report(load_attempts(store, run_id), list(k) if k else None)}
+        report = {"run_id": run_id, **elicit_report(load_attempts(store, run_id, judge), list(k) if k else None)}
     finally:
         store.close()
     if as_json:

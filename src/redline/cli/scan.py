@@ -16,7 +16,7 @@ from ..results import load_attempts, resolve_run_id
 from ..store.db import Store
 from ..store.queries import list_runs
 from ..summary import stored_summary
-from .app import DB_HELP, RUN_HELP, app, console, err_console, fail, write_json
+from .app import DB_HELP, JUDGE_HELP, RUN_HELP, app, console, err_console, fail, write_json
 from .tables import summary_table
 
 
@@ -164,11 +164,12 @@ def runs(
 @app.command()
 def show(
     run: str = typer.Argument(..., help=RUN_HELP),
+    judge: str = typer.Option(None, "--judge", help=JUDGE_HELP),
     db: str = typer.Option(None, help=DB_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
 ) -> None:
     """Print a run's summary again."""
-    summary = load_summary(db, run)
+    summary = load_summary(db, run, judge)
     if as_json:
         write_json("-", summary)
     else:
@@ -187,6 +188,7 @@ def export(
     run: str = typer.Argument(..., help=RUN_HELP),
     fmt: str = typer.Option("jsonl", "--format", help="jsonl or csv"),
     output: str = typer.Option("-", "--output", "-o", help="File to write (default stdout)"),
+    judge: str = typer.Option(None, "--judge", help=JUDGE_HELP),
     db: str = typer.Option(None, help=DB_HELP),
 ) -> None:
     """Export every attempt of a run with its verdict."""
@@ -195,7 +197,7 @@ def export(
     store = Store(db)
     try:
         run_id = resolve_run_id(store, run)
-        records = load_attempts(store, run_id)
+        records = load_attempts(store, run_id, judge)
     finally:
         store.close()
     try:

@@ -183,16 +183,17 @@ def gate_run(
     safeguards: list[str] | None = None,
     mitigated_run: str | None = None,
     audit_runs: list[str] | None = None,
+    judge: str | None = None,
 ) -> GateResult:
     """Load a run (and optionally its mitigated re-measurement) from the store and gate it."""
     run_id = resolve_run_id(store, run_ref)
-    records = load_attempts(store, run_id)
+    records = load_attempts(store, run_id, judge)
     audits, used = find_audits(store, run_id, audit_runs)
     mitigated_ref = mitigated_run or policy.remeasure_run
     m_id = m_records = m_audits = None
     if mitigated_ref:
         m_id = resolve_run_id(store, mitigated_ref)
-        m_records = load_attempts(store, m_id)
+        m_records = load_attempts(store, m_id, judge)
         m_audits, _ = find_audits(store, m_id)
     result = evaluate_gate(
         policy,

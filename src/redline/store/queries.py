@@ -97,8 +97,16 @@ def resolve_run_id(store: Store, run_ref: str, kind: str = "scan") -> str:
 
 
 def iter_attempts(store: Store, run_id: str, judge: str | None = None) -> Iterator[AttemptRecord]:
-    """All attempts of a run in stored order; the verdict is the run judge's unless `judge` is given."""
+    """All attempts of a run in stored order; the verdict is the run judge's unless `judge` is given (a judge
+    with no verdicts on the run is refused, naming those that have some)."""
     run = get_run(store, run_id)
+    if judge and judge != run.judge:
+        stored = verdict_judges(store, run_id)
+        if judge not in stored:
+            raise RedlineError(
+                f"run {run_id} has no verdicts by judge {judge!r} (it has: {', '.join(stored) or 'none'}); "
+                f"store some with `redline rejudge {run_id} --judge SPEC`"
+            )
     judge = judge or run.judge
     with store.session() as s:
         q = (
@@ -208,6 +216,29 @@ def load_audit_results(store: Store, run_id: str | None = None, audit: str | Non
         if audit:
             q = q.where(AuditResult.audit == audit)
         rows = list(s.scalars(q))
+        for r in rows:
+            s.expunge(r)
+        return rows
+
+
+def verdict_judges(store: Store, run_id: str) -> list[str]:
+    """The judges with verdicts on a run's attempts, by name."""
+    with store.session() as s:
+        q = select(VerdictRow.judge).join(Attempt, Attempt.id == VerdictRow.attempt_id).where(Attempt.run_id == run_id)
+        return sorted(set(s.scalars(q.distinct())))
+
+
+def attempts_without_verdict(store: Store, run_id: str, judge: str) -> list[Attempt]:
+    """The answered attempts of a run that `judge` has not read yet, in stored order (detached rows)."""
+    with store.session() as s:
+        judged = select(VerdictRow.attempt_id).where(VerdictRow.judge == judge)
+        rows = list(
+            s.scalars(
+                select(Attempt)
+                .where(Attempt.run_id == run_id, Attempt.state == "ok", Attempt.id.not_in(judged))
+                .order_by(Attempt.id)
+            )
+        )
         for r in rows:
             s.expunge(r)
         return rows
