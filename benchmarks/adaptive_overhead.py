@@ -24,8 +24,7 @@ def main() -> None:
     ap.add_argument("--out", default="-")
     args = ap.parse_args()
 
-    from redline.attacks.adaptive import AttackConfig, run_attack
-    from redline.attacks.adaptive.runner import load_behaviors
+    from redline.engine.adaptive import AttackConfig, load_behaviors, run_attack
     from redline.engine.scan import ScanConfig, run_scan
     from redline.probes.behavior import DATA_DIR
     from redline.results import load_attempts

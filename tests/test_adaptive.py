@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from redline.attacks.adaptive import AttackConfig, run_attack
+from redline.engine.adaptive import AttackConfig, run_attack
 from redline.store.db import Store
 from redline.store.models import Attempt, Step, VerdictRow
 

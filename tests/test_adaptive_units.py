@@ -10,8 +10,9 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
-from redline.attacks.adaptive import AttackConfig, extract_prompt, parse_rating, run_attack
+from redline.attacks.adaptive import extract_prompt, parse_rating
 from redline.attacks.adaptive.tap import Node, keep_top
+from redline.engine.adaptive import AttackConfig, run_attack
 from redline.records import Conversation, Generation, GenerationParams
 from redline.store.db import Store
 from redline.store.models import Attempt, Run, Step, VerdictRow

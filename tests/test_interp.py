@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from redline.errors import ConfigError, RedlineError
+from redline.interp.classifiers import LinearProbe, auroc, auroc_interval, best_layer, probe_layers
 from redline.interp.data import instruction_sets, split
 from redline.interp.hooks import add_hooks
 from redline.interp.interventions import Direction, parse_steer
-from redline.interp.probes import LinearProbe, auroc, auroc_interval, best_layer, probe_layers
 
 
 def test_add_hooks_removed_after_use_and_after_exception() -> None:
@@ -101,7 +101,7 @@ def test_instruction_sets_are_balanced_and_split_is_disjoint() -> None:
 
 def test_importing_interp_and_probe_judge_does_not_import_torch() -> None:
     code = (
-        "import sys, redline.interp.probes, redline.interp.effect, redline.judges.probe, redline.cli.interp;"
+        "import sys, redline.interp.classifiers, redline.interp.effect, redline.judges.probe, redline.cli.interp;"
         "print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -88,7 +88,7 @@ def test_ablation_drives_projection_to_zero_and_is_removed(embedded_target, dire
 
 
 def test_probe_beats_chance_on_held_out_split(train_acts) -> None:  # noqa: ANN001
-    from redline.interp.probes import best_layer, probe_layers
+    from redline.interp.classifiers import best_layer, probe_layers
 
     acts, y = train_acts
     scores, _ = probe_layers(acts.double().numpy(), y, 0.3, 0)
@@ -113,7 +113,7 @@ def test_target_option_installs_hooks_until_close(embedded_target, direction, tm
 
 
 def test_probe_judge_flags_harmful_requests(embedded_target, train_acts, sets, tmp_path) -> None:  # noqa: ANN001
-    from redline.interp.probes import LinearProbe, best_layer, probe_layers
+    from redline.interp.classifiers import LinearProbe, best_layer, probe_layers
     from redline.judges.base import JudgeInput, create_judge
     from redline.probes.behavior import Behavior
 

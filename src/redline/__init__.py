@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from .version import __version__
 
 if TYPE_CHECKING:
     from .engine.scan import ScanResult
 
 
 def scan(target: str = "local", suite: str = "quick", db: str | None = None, **options: Any) -> ScanResult:
-    """Run a scan and return its run id and counts; options are the fields of `ScanConfig`."""
+    """Run a scan and return its run id, counts and the summary `redline scan` prints (`result.summary`);
+    options are the fields of `ScanConfig` (`behaviors=[Behavior(...)]` scans behaviors held in memory)."""
     from .engine.scan import ScanConfig, run_scan
 
     batch_size = options.pop("batch_size", 32)

@@ -6,7 +6,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
 from .metrics import clustered_rate
-from .results import AttemptRecord
+from .store.db import Store
+from .store.queries import AttemptRecord, get_run, load_attempts, resolve_run_id
 
 
 @dataclass
@@ -76,8 +77,9 @@ def summarize(records: Iterable[AttemptRecord], key: Callable[[AttemptRecord], s
     return cells
 
 
-def run_summary(run, records: list[AttemptRecord]) -> dict:  # noqa: ANN001 - a store Run
-    """The summary printed after a scan and written by --summary-json."""
+def run_summary(run, records: list[AttemptRecord], judge: str | None = None) -> dict:  # noqa: ANN001 - a Run
+    """The summary printed after a scan and written by --summary-json; `judge` names whose verdicts the
+    records carry (default: the run's own judge)."""
     by_cat = summarize(records, lambda r: r.category)
     return {
         "run_id": run.id,
@@ -85,7 +87,7 @@ def run_summary(run, records: list[AttemptRecord]) -> dict:  # noqa: ANN001 - a 
         "target": run.target,
         "target_id": run.target_id,
         "suite": run.suite,
-        "judge": run.judge,
+        "judge": judge or run.judge,
         "seed": run.seed,
         "planned": run.planned,
         "attempts": len(records),
@@ -99,3 +101,9 @@ def run_summary(run, records: list[AttemptRecord]) -> dict:  # noqa: ANN001 - a 
             c.group: c.to_dict() for c in summarize(records, lambda r: f"{r.category}|{r.family}")
         },
     }
+
+
+def stored_summary(store: Store, run_ref: str, judge: str | None = None) -> dict:
+    """The summary of a stored run (`last` = the newest scan), read with `judge`'s verdicts (default: the run's)."""
+    run_id = resolve_run_id(store, run_ref)
+    return run_summary(get_run(store, run_id), load_attempts(store, run_id, judge), judge)

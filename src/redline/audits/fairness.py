@@ -45,11 +45,6 @@ CRITERIA: dict[str, list[str]] = {
     "predictive_parity": ["precision"],
     "calibration": [],
 }
-MITIGATION_CONSTRAINTS = {
-    "demographic_parity": "demographic_parity",
-    "equalized_odds": "equalized_odds",
-    "equal_opportunity": "true_positive_rate_parity",
-}
 IMPOSSIBILITY = (
     "Base rates differ between groups, so for any classifier that is not perfect, demographic parity, "
     "equalized odds and predictive parity cannot all hold (Chouldechova 2017; Kleinberg, Mullainathan & "
@@ -309,7 +304,8 @@ def audit_fairness(
         from .fairness_mitigation import mitigate_threshold
 
         result["mitigation"] = mitigate_threshold(
-            df, y, p, s, group_labels.to_numpy(), criterion, features, min_group_size, tolerance, seed
+            df, y, p, s, group_labels.to_numpy(), criterion, features, min_group_size, tolerance, seed,
+            measure=audit_fairness,
         )
     return result
 
@@ -330,3 +326,16 @@ def _verdict(result: dict[str, Any]) -> str:
     if c:
         parts.append(f"Chosen criterion {c}: {result['criteria'][c]['status']}.")
     return " ".join(parts)
+
+
+def save_fairness(store: Any, result: dict[str, Any], label: str, config: dict[str, Any], seed: int = 0) -> str:
+    """Store a fairness audit result (asked with `config`) as a run of kind `audit-fairness`, which the gate
+    reads; returns the run id, also set in `result`."""
+    from ..store.recorder import RunRecorder
+
+    recorder = RunRecorder.start(store, "audit-fairness", label, config, seed=seed)
+    recorder.save_result("fairness", "result", result)
+    recorder.finish()
+    result["run_id"] = recorder.run_id
+    return recorder.run_id
+

@@ -22,6 +22,8 @@ app = typer.Typer(
 console = Console(stderr=False)
 err_console = Console(stderr=True)
 
+JUDGE_HELP = "Read the verdicts of this judge (default: the run's own); `redline rejudge` stores others"
+RUN_HELP = "Run id, unique prefix, or 'last' (the newest scan)"
 DB_HELP = "Results database: a SQLite path or a SQLAlchemy URL (postgresql+psycopg://...). Default: ./redline.db"
 
 

@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from ..attacks.adaptive import AttackConfig, AttackRunResult, BehaviorOutcome, run_attack
+from ..engine.adaptive import AttackConfig, AttackRunResult, BehaviorOutcome, run_attack
 from ..errors import ConfigError
 from ..metrics import plain_rate
 from .app import DB_HELP, app, console, err_console, write_json
@@ -74,7 +74,9 @@ def attack(
         None, min=1, max=10, help="Also require this rubric score for success"
     ),
     seed: int = typer.Option(0, help="Seed for the attacker's sampling"),
-    resume: str = typer.Option(None, help="Resume RUN_ID or 'last' (budget options may be raised)"),
+    resume: str = typer.Option(
+        None, help="Resume RUN_ID or 'last' (the newest attack run; budget options may be raised)"
+    ),
     db: str = typer.Option(None, help=DB_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-behavior lines"),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON"),
@@ -112,6 +114,7 @@ def attack(
             target_tokens=max_new_tokens,
             success_threshold=success_threshold,
             seed=seed,
+            **budgets,
         )
     )
     talk = not quiet and not as_json

@@ -163,8 +163,7 @@ def fairness(
     ),
 ) -> None:
     """Fairness of a classifier's decisions by group, with the criteria that can and cannot hold together."""
-    from ..audits.fairness import audit_fairness
-    from ..store.runs import create_aux_run, finish_run, save_audit_result
+    from ..audits.fairness import audit_fairness, save_fairness
 
     frame = data
     if data == "synthetic":
@@ -187,24 +186,11 @@ def fairness(
     )
     store = _store(db)
     try:
-        run_id = create_aux_run(
-            store,
-            "audit-fairness",
-            data,
-            {
-                "sensitive": cols,
-                "criterion": criterion,
-                "score": score,
-                "mitigate": mitigate,
-                "tolerance": tolerance,
-            },
-            seed=seed,
-        )
-        save_audit_result(store, run_id, "fairness", "result", result)
-        finish_run(store, run_id)
+        config = {"sensitive": cols, "criterion": criterion, "score": score, "mitigate": mitigate,
+                  "tolerance": tolerance}
+        run_id = save_fairness(store, result, data, config, seed=seed)
     finally:
         store.close()
-    result["run_id"] = run_id
     if json_path:
         write_json(json_path, result)
         if json_path == "-":

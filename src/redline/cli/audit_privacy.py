@@ -32,7 +32,7 @@ def _pii_file(path: Path, redacted: bool) -> dict:
 
 @audit_app.command("pii")
 def audit_pii(
-    run: str = typer.Argument(None, help="Run id (or prefix, or 'last') whose responses to scan"),
+    run: str = typer.Argument(None, help="Run id (or prefix, or 'last': the newest scan) whose responses to scan"),
     file: Path = typer.Option(None, "--file", help="Scan a text file instead of a run"),
     show_redacted: bool = typer.Option(False, "--redacted", help="With --file: print the redacted text"),
     db: str = typer.Option(None, help=DB_HELP),

@@ -13,7 +13,7 @@ from ..policy.model import load_policy, parse_safeguards
 from ..report.card import judge_agreement, load_card_config, render_card
 from ..report.data import build_data
 from ..store.db import Store
-from .app import DB_HELP, app, console, fail
+from .app import DB_HELP, JUDGE_HELP, RUN_HELP, app, console, fail
 
 
 def _governance(path: str | None) -> str | None:
@@ -34,7 +34,7 @@ def _governance(path: str | None) -> str | None:
 
 @app.command()
 def card(
-    run: str = typer.Argument(..., help="Run id, unique prefix, or 'last'"),
+    run: str = typer.Argument(..., help=RUN_HELP),
     card_config: str = typer.Option(None, "--card-config", help="YAML with what only people can say"),
     output: str = typer.Option(
         "SYSTEM_CARD.md", "--output", "-o", help="Markdown file to write ('-' = stdout)"
@@ -49,6 +49,7 @@ def card(
     govern: str = typer.Option(
         None, "--govern", help="Output of `redline govern` (JSON or Markdown) to include"
     ),
+    judge: str = typer.Option(None, "--judge", help=JUDGE_HELP),
     db: str = typer.Option(None, help=DB_HELP),
 ) -> None:
     """Write the system card (Hugging Face model card format + safety disclosures)."""
@@ -59,7 +60,7 @@ def card(
     store = Store(db)
     try:
         data = build_data(
-            store, run, pol, safeguards=declared, mitigated_run=mitigated_run, with_attempts=False
+            store, run, pol, safeguards=declared, mitigated_run=mitigated_run, with_attempts=False, judge=judge
         )
         agreement = judge_agreement(store, data["run"]["judge"], cfg)
     finally:

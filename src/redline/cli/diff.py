@@ -7,7 +7,7 @@ from rich.table import Table
 
 from ..report.diff import diff_runs
 from ..store.db import Store
-from .app import DB_HELP, app, console, fail, write_json
+from .app import DB_HELP, JUDGE_HELP, app, console, fail, write_json
 
 
 def _pct(x: float | None) -> str:
@@ -16,13 +16,14 @@ def _pct(x: float | None) -> str:
 
 @app.command()
 def diff(
-    run_a: str = typer.Argument(..., help="Baseline run (id, prefix or 'last')"),
+    run_a: str = typer.Argument(..., help="Baseline run (id, prefix, or 'last': the newest scan)"),
     run_b: str = typer.Argument(..., help="Run to compare with the baseline"),
     alpha: float = typer.Option(0.05, help="Significance level after Holm correction"),
     fail_on_regression: bool = typer.Option(
         False, "--fail-on-regression", help="Exit 1 if anything regressed"
     ),
     json_path: str = typer.Option(None, "--json", help="Write the comparison as JSON ('-' = stdout)"),
+    judge: str = typer.Option(None, "--judge", help=JUDGE_HELP),
     db: str = typer.Option(None, help=DB_HELP),
 ) -> None:
     """Compare failure rates per metric, category and attack (Fisher exact test, Holm-corrected)."""
@@ -30,7 +31,7 @@ def diff(
         fail("--alpha must be between 0 and 1")
     store = Store(db)
     try:
-        result = diff_runs(store, run_a, run_b, alpha)
+        result = diff_runs(store, run_a, run_b, alpha, judge)
     finally:
         store.close()
     if json_path:

@@ -5,80 +5,21 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from ..elicit import elicit_report, strongest_attacks
+from ..elicit import elicit_report
+from ..engine.stack import stack_run
 from ..errors import ConfigError
-from ..results import get_run, load_attempts, resolve_run_id
+from ..results import load_attempts, resolve_run_id
 from ..store.db import Store
-from .app import DB_HELP, app, console, err_console, write_json
+from .app import DB_HELP, JUDGE_HELP, RUN_HELP, app, console, err_console, write_json
 
 
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}%"
 
 
-def stack_run(
-    db: str | None,
-    source: str,
-    behaviors: str,
-    target: str,
-    methods: list[str],
-    top: int,
-    samples: int | None,
-    max_queries: int,
-    max_new_tokens: int | None,
-) -> str:
-    """Scan behaviors with the elicit suite and RUN's strongest static attacks, then add adaptive ones."""
-    from ..attacks.adaptive.runner import load_behaviors
-    from ..attacks.adaptive_suite import run_adaptive_in_run
-    from ..attacks.base import create_attack
-    from ..engine.scan import ScanConfig, run_scan
-    from ..probes.behavior import DATA_DIR, load_probe_set
-    from ..targets.base import create_target
-
-    store = Store(db)
-    try:
-        attacks = strongest_attacks(load_attempts(store, resolve_run_id(store, source)), top) or ["identity"]
-    finally:
-        store.close()
-    path = next(
-        (str(p) for p in sorted(DATA_DIR.glob("*.yaml")) if load_probe_set(p).name == behaviors), behaviors
-    )
-    tgt = create_target(target)
-    err_console.print(f"stacking static attacks {attacks} with adaptive {methods}")
-    result = run_scan(
-        ScanConfig(
-            target=target,
-            suite="elicit",
-            behaviors_file=path,
-            attacks=attacks,
-            samples=samples,
-            max_new_tokens=max_new_tokens,
-        ),
-        db=db,
-        target=tgt,
-    )
-    store = Store(db)
-    try:
-        run = get_run(store, result.run_id)
-        bs = load_behaviors(path)
-        for spec in methods:
-            run_adaptive_in_run(
-                store,
-                result.run_id,
-                bs,
-                create_attack(spec),
-                tgt,
-                verdict_judge=run.judge,
-                settings={"max_queries": max_queries, "target_tokens": max_new_tokens or 64},
-            )
-    finally:
-        store.close()
-    return result.run_id
-
-
 @app.command()
 def elicit(
-    run: str = typer.Argument(..., help="Run id, unique prefix, or 'last'"),
+    run: str = typer.Argument(..., help=RUN_HELP),
     k: list[int] = typer.Option(None, "--k", help="k values of the ASR@k curve (default 1..min attempts)"),
     stack: bool = typer.Option(False, help="First run the elicit suite with RUN's strongest static attacks"),
     behaviors: str = typer.Option("starter", help="With --stack: probe set name or behaviors file"),
@@ -92,6 +33,7 @@ def elicit(
         12, min=1, help="With --stack: per-behavior query budget of adaptive methods"
     ),
     max_new_tokens: int = typer.Option(None, min=1, help="With --stack: token budget per reply"),
+    judge: str = typer.Option(None, "--judge", help=JUDGE_HELP),
     db: str = typer.Option(None, help=DB_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
 ) -> None:
@@ -100,12 +42,14 @@ def elicit(
         raise ConfigError("--method and --samples need --stack")
     if stack:
         run = stack_run(
-            db, run, behaviors, target, list(method or ["pair"]), top, samples, max_queries, max_new_tokens
-        )
+            db, run, behaviors, target, list(method or ["pair"]), top=top, samples=samples,
+            max_queries=max_queries, max_new_tokens=max_new_tokens,
+            on_plan=lambda attacks: err_console.print(f"stacking attacks {attacks}"),
+        ).run_id
     store = Store(db)
     try:
         run_id = resolve_run_id(store, run)
-        report = {"run_id": run_id, **elicit_report(load_attempts(store, run_id), list(k) if k else None)}
+        report = {"run_id": run_id, **elicit_report(load_attempts(store, run_id, judge), list(k) if k else None)}
     finally:
         store.close()
     if as_json:

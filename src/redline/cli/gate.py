@@ -9,7 +9,7 @@ from rich.table import Table
 from ..policy.gate import DEPLOY, MITIGATE, GateResult, gate_run
 from ..policy.model import load_policy, parse_safeguards
 from ..store.db import Store
-from .app import DB_HELP, app, console, write_json
+from .app import DB_HELP, JUDGE_HELP, RUN_HELP, app, console, write_json
 
 STYLE = {"pass": "green", "crossed": "red", "insufficient": "yellow", "not_applicable": "dim"}
 
@@ -64,7 +64,7 @@ def print_gate(result: GateResult) -> None:
 
 @app.command()
 def gate(
-    run: str = typer.Argument(..., help="Run id, unique prefix, or 'last'"),
+    run: str = typer.Argument(..., help=RUN_HELP),
     policy: str = typer.Option(None, "--policy", help="Policy YAML (default: the packaged redline-default)"),
     safeguards: str = typer.Option(
         None, "--safeguards", help="Safeguards in place: a,b,c or a YAML/JSON file"
@@ -77,6 +77,7 @@ def gate(
         None, "--json", help="Write the decision and evidence as JSON ('-' = stdout)"
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the decision line"),
+    judge: str = typer.Option(None, "--judge", help=JUDGE_HELP),
     db: str = typer.Option(None, help=DB_HELP),
 ) -> None:
     """Decide deploy / deploy with mitigations / do not deploy. Exit 0, 3 or 4 (2 on bad input)."""
@@ -91,6 +92,7 @@ def gate(
             safeguards=declared,
             mitigated_run=mitigated_run,
             audit_runs=list(audit_run) if audit_run else None,
+            judge=judge,
         )
     finally:
         store.close()

@@ -27,7 +27,9 @@ def govern(
     compute: float = typer.Option(None, "--training-flop", help="Training compute in FLOP"),
     parameters: float = typer.Option(None, help="Parameter count (with --training-tokens: 6ND estimate)"),
     training_tokens: float = typer.Option(None, help="Training tokens"),
-    run: str = typer.Option(None, "--run", help="Map a measured run (id, prefix or 'last') to the NIST RMF"),
+    run: str = typer.Option(
+        None, "--run", help="Map a measured run (id, prefix, or 'last': the newest scan) to the NIST RMF"
+    ),
     json_path: str = typer.Option(None, "--json", help="Write the assessment as JSON ('-' = stdout)"),
     markdown: str = typer.Option(None, "--markdown", help="Write the assessment as Markdown ('-' = stdout)"),
     db: str = typer.Option(None, help=DB_HELP),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict
-from pathlib import Path
 
 import typer
 from rich.table import Table
@@ -115,7 +114,7 @@ def probe(
     json_out: str = typer.Option(None, "--json", help="Write the scores as JSON ('-' for stdout)."),
 ) -> None:
     """Per-layer linear probes with held-out AUROC; saves the best one (usable as --judge probe:FILE)."""
-    from ..interp.probes import LinearProbe, best_layer, probe_layers
+    from ..interp.classifiers import LinearProbe, best_layer, probe_layers
 
     m, tok, model_id = _model(model)
     acts, y, kind, labels = _labels_and_acts(
@@ -296,16 +295,15 @@ def effect(
     json_out: str = typer.Option(None, "--json", help="Write the table as JSON ('-' for stdout)."),
 ) -> None:
     """The same scan on the plain, ablated and steered model: ASR and over-refusal with Wilson intervals."""
-    from ..interp.effect import held_out_behaviors_file, results_to_dicts, run_effect
+    from ..interp.effect import held_out_behaviors, results_to_dicts, run_effect
     from ..interp.interventions import Direction
     from ..targets import create_target
 
     d = Direction.load(direction_file)
     target = create_target("local" + (f":{model}" if model else ""), batch_size=batch_size)
-    behaviors_file = None
+    behaviors = None
     if held_out:
-        folder = Path(db).parent if db and "://" not in db else Path(".")
-        behaviors_file = str(held_out_behaviors_file(folder / "interp-held-out.yaml", limit=limit))
+        behaviors = held_out_behaviors(limit=limit)
         limit = None
     start = time.perf_counter()
     results = run_effect(
@@ -314,7 +312,7 @@ def effect(
         alpha=alpha,
         layer=layer,
         suite=suite,
-        behaviors_file=behaviors_file,
+        behaviors=behaviors,
         db=db,
         judge=judge,
         max_new_tokens=max_new_tokens,

@@ -10,14 +10,13 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
-from sqlalchemy import func, select
 
 from ..engine.scan import ScanConfig, run_scan
-from ..results import get_run, load_attempts, resolve_run_id
+from ..results import load_attempts, resolve_run_id
 from ..store.db import Store
-from ..store.models import Attempt, Run
-from ..summary import run_summary
-from .app import DB_HELP, app, console, err_console, fail, write_json
+from ..store.queries import list_runs
+from ..summary import stored_summary
+from .app import DB_HELP, JUDGE_HELP, RUN_HELP, app, console, err_console, fail, write_json
 from .tables import summary_table
 
 
@@ -34,11 +33,10 @@ def print_summary(summary: dict) -> None:
     console.print(summary_table("By attack", summary["attacks"], "attack"))
 
 
-def load_summary(db: str | None, run_ref: str) -> dict:
+def load_summary(db: str | None, run_ref: str, judge: str | None = None) -> dict:
     store = Store(db)
     try:
-        run_id = resolve_run_id(store, run_ref)
-        return run_summary(get_run(store, run_id), load_attempts(store, run_id))
+        return stored_summary(store, run_ref, judge)
     finally:
         store.close()
 
@@ -60,7 +58,7 @@ def scan(
     seed: int = typer.Option(0, help="Seed for sampling and planning"),
     steer: str = typer.Option(None, help="Local targets: add a saved direction, FILE:alpha[:layer]"),
     ablate: str = typer.Option(None, help="Local targets: ablate a saved direction FILE at every layer"),
-    resume: str = typer.Option(None, help="Resume RUN_ID (or 'last'): complete its plan"),
+    resume: str = typer.Option(None, help="Resume RUN_ID (or 'last': the newest scan): complete its plan"),
     retry_errors: bool = typer.Option(False, help="With --resume: run errored attempts again"),
     summary_json: str = typer.Option(None, help="Write the summary as JSON to this path"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or tables"),
@@ -123,15 +121,8 @@ def scan(
             on_start=on_start,
             on_progress=lambda n: progress.advance(task, n),
         )
-    summary = load_summary(db, result.run_id)
-    summary["throughput"] = {
-        "executed": result.stats.executed,
-        "seconds": round(result.stats.seconds, 3),
-        "generated_tokens": result.stats.generated_tokens,
-    }
-    adaptive = result.stats.extra.get("adaptive", {})
-    if adaptive:
-        summary["adaptive"] = adaptive
+    summary = result.summary
+    adaptive = summary.get("adaptive", {})
     if summary_json:
         write_json(summary_json, summary)
     if as_json:
@@ -148,28 +139,14 @@ def scan(
 
 @app.command()
 def runs(
+    kind: str = typer.Option(None, "--kind", help="Only runs of this kind: scan, attack, audit (any audit), ..."),
     db: str = typer.Option(None, help=DB_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
 ) -> None:
     """List runs, newest first."""
     store = Store(db)
     try:
-        with store.session() as s:
-            counts = dict(s.execute(select(Attempt.run_id, func.count()).group_by(Attempt.run_id)).all())
-            rows = s.scalars(select(Run).order_by(Run.created_at.desc(), Run.id.desc())).all()
-            items = [
-                {
-                    "run_id": r.id,
-                    "kind": r.kind,
-                    "created_at": r.created_at.isoformat(timespec="seconds"),
-                    "status": r.status,
-                    "target": r.target,
-                    "suite": r.suite,
-                    "attempts": counts.get(r.id, 0),
-                    "planned": r.planned,
-                }
-                for r in rows
-            ]
+        items = list_runs(store, kind)
     finally:
         store.close()
     if as_json:
@@ -186,12 +163,13 @@ def runs(
 
 @app.command()
 def show(
-    run: str = typer.Argument(..., help="Run id, unique prefix, or 'last'"),
+    run: str = typer.Argument(..., help=RUN_HELP),
+    judge: str = typer.Option(None, "--judge", help=JUDGE_HELP),
     db: str = typer.Option(None, help=DB_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
 ) -> None:
     """Print a run's summary again."""
-    summary = load_summary(db, run)
+    summary = load_summary(db, run, judge)
     if as_json:
         write_json("-", summary)
     else:
@@ -207,9 +185,10 @@ EXPORT_FIELDS = [
 
 @app.command()
 def export(
-    run: str = typer.Argument(..., help="Run id, unique prefix, or 'last'"),
+    run: str = typer.Argument(..., help=RUN_HELP),
     fmt: str = typer.Option("jsonl", "--format", help="jsonl or csv"),
     output: str = typer.Option("-", "--output", "-o", help="File to write (default stdout)"),
+    judge: str = typer.Option(None, "--judge", help=JUDGE_HELP),
     db: str = typer.Option(None, help=DB_HELP),
 ) -> None:
     """Export every attempt of a run with its verdict."""
@@ -218,7 +197,7 @@ def export(
     store = Store(db)
     try:
         run_id = resolve_run_id(store, run)
-        records = load_attempts(store, run_id)
+        records = load_attempts(store, run_id, judge)
     finally:
         store.close()
     try:

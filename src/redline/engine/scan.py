@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sqlalchemy import delete, select
 
-from .. import __version__
-from ..attacks.adaptive.runner import attackable
 from ..attacks.base import Attack, create_attack
 from ..errors import ConfigError, RedlineError
 from ..judges.base import Judge, create_judge
@@ -24,11 +19,12 @@ from ..probes.behavior import Behavior, behaviors_hash
 from ..probes.loaders import load_behaviors_file
 from ..probes.suites import get_suite
 from ..records import conversation_to_dicts
-from ..results import get_run
 from ..store.db import Store
-from ..store.models import Attempt, Run, VerdictRow, utcnow
-from ..store.runs import behavior_rows
+from ..store.queries import get_run, list_runs, resolve_run_id, stored_keys
+from ..store.recorder import NewAttempt, NewVerdict, RunRecorder
+from ..summary import stored_summary
 from ..targets.base import Target, create_target, parse_target_spec
+from .adaptive import attackable, run_in_run
 from .execute import Outcome, generate_items, group_by_decoding, judge_outcomes
 from .plan import AttemptKey, WorkItem, build_plan, split_adaptive
 
@@ -44,6 +40,7 @@ class ScanConfig(BaseModel):
     suite: str = "quick"
     behaviors_file: str | None = None
     behaviors_format: str | None = None
+    behaviors: list[Behavior] | None = None  # in memory, instead of a suite's or a file's (stored with the run)
     attacks: list[str] | None = None
     samples: int | None = None
     limit: int | None = None
@@ -108,7 +105,11 @@ def make_plan(config: ScanConfig) -> ScanPlan:
     """Resolve suite, behaviors and attacks into a plan (no target, no database touched)."""
     _validate_target_spec(config.target)
     suite = get_suite(config.suite)
-    if config.behaviors_file:
+    if config.behaviors is not None and config.behaviors_file:
+        raise ConfigError("give behaviors in memory or a behaviors file, not both")
+    if config.behaviors is not None:
+        behaviors = list(config.behaviors)
+    elif config.behaviors_file:
         behaviors = load_behaviors_file(config.behaviors_file, config.behaviors_format)
     else:
         behaviors = suite.behaviors()
@@ -150,21 +151,6 @@ def make_plan(config: ScanConfig) -> ScanPlan:
     )
 
 
-def new_run_id() -> str:
-    return datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
-
-
-def latest_run_id(store: Store, kind: str | None = "scan") -> str:
-    with store.session() as s:
-        q = select(Run.id).order_by(Run.created_at.desc(), Run.id.desc()).limit(1)
-        if kind:
-            q = q.where(Run.kind == kind)
-        run_id = s.scalar(q)
-    if run_id is None:
-        raise RedlineError("there is no run to resume in this database")
-    return run_id
-
-
 def resume_config(store: Store, run_id: str) -> ScanConfig:
     run = get_run(store, run_id)
     if run.kind != "scan":
@@ -175,44 +161,30 @@ def resume_config(store: Store, run_id: str) -> ScanConfig:
         raise RedlineError(f"run {run_id} has a config this redline cannot read") from None
 
 
-def create_run(store: Store, plan: ScanPlan, target: Target, judge: Judge) -> str:
-    """Write the run and its behaviors in one transaction."""
-    run_id = new_run_id()
-    with store.session() as s:
-        s.add(
-            Run(
-                id=run_id,
-                kind="scan",
-                target=parse_target_spec(plan.config.target).display,
-                target_id=target.id,
-                suite=plan.suite_name if not plan.config.behaviors_file else f"file:{plan.config.behaviors_file}",
-                judge=judge.id,
-                seed=plan.config.seed,
-                planned=plan.planned,
-                config=plan.config.plan_fields(),
-                config_hash=plan.config_hash,
-                version=__version__,
-            )
-        )
-        s.flush()
-        s.add_all(behavior_rows(run_id, plan.behaviors))
-    return run_id
+def create_run(store: Store, plan: ScanPlan, target: Target, judge: Judge) -> RunRecorder:
+    """Start the run and its behaviors in one transaction."""
+    return RunRecorder.start(
+        store,
+        "scan",
+        parse_target_spec(plan.config.target).display,
+        plan.config.plan_fields(),
+        target_id=target.id,
+        suite=(
+            f"file:{plan.config.behaviors_file}" if plan.config.behaviors_file
+            else "inline" if plan.config.behaviors is not None else plan.suite_name
+        ),
+        judge=judge.id,
+        seed=plan.config.seed,
+        planned=plan.planned,
+        config_hash=plan.config_hash,
+        behaviors=plan.behaviors,
+    )
 
 
-def stored_keys(store: Store, run_id: str) -> set[tuple[str, str, str, int]]:
-    with store.session() as s:
-        rows = s.execute(
-            select(Attempt.behavior_id, Attempt.attack, Attempt.variant, Attempt.sample).where(
-                Attempt.run_id == run_id
-            )
-        ).all()
-    return {(r[0], r[1], r[2], r[3]) for r in rows}
-
-
-def _attempt_row(run_id: str, o: Outcome) -> Attempt:
+def new_attempt(o: Outcome) -> NewAttempt:
+    """The stored form of a generated (and judged) attempt."""
     item = o.item
-    return Attempt(
-        run_id=run_id,
+    return NewAttempt(
         behavior_id=item.behavior.id,
         attack=item.attack.spec,
         family=item.attack.family,
@@ -227,44 +199,8 @@ def _attempt_row(run_id: str, o: Outcome) -> Attempt:
         tokens=o.generation.tokens,
         latency_s=o.generation.latency_s,
         params={**item.params.to_dict(), **({"extra": o.generation.extra} if o.generation.extra else {})},
+        verdict=NewVerdict.of(o.verdict) if o.verdict is not None else None,
     )
-
-
-def write_outcomes(store: Store, run_id: str, outcomes: list[Outcome]) -> None:
-    """Store a batch of attempts with their verdicts atomically."""
-    with store.session() as s:
-        for o in outcomes:
-            row = _attempt_row(run_id, o)
-            s.add(row)
-            if o.verdict is not None:
-                s.flush()
-                v = o.verdict
-                s.add(
-                    VerdictRow(
-                        attempt_id=row.id,
-                        judge=v.judge,
-                        label=v.label,
-                        harm=v.harm,
-                        confidence=v.confidence,
-                        success=v.success,
-                        correct=v.correct,
-                        rationale=v.rationale,
-                    )
-                )
-
-
-def set_status(store: Store, run_id: str, status: str) -> None:
-    with store.session() as s:
-        run = s.get(Run, run_id)
-        if run is not None:
-            run.status = status
-            run.finished_at = utcnow() if status in ("complete", "interrupted") else None
-
-
-def delete_error_attempts(store: Store, run_id: str) -> int:
-    with store.session() as s:
-        result = s.execute(delete(Attempt).where(Attempt.run_id == run_id, Attempt.state == "error"))
-        return int(result.rowcount or 0)
 
 
 ProgressFn = Callable[[int], None]
@@ -294,8 +230,7 @@ class _StopFlag:
 
 
 def execute(
-    store: Store,
-    run_id: str,
+    recorder: RunRecorder,
     plan: ScanPlan,
     target: Target,
     judge: Judge,
@@ -306,13 +241,14 @@ def execute(
 ) -> RunStats:
     """Run every planned item not yet stored, committing each batch with its verdicts, then the adaptive
     attacks; the run is `complete` only when both parts are done."""
+    store, run_id = recorder.store, recorder.run_id
     done = stored_keys(store, run_id)
     pending = [item for item in plan.items if item.key not in done]
     adaptive_left = sum(key not in done for key in plan.adaptive_keys())
     stats = RunStats(run_id=run_id, planned=plan.planned, already_done=plan.planned - len(pending) - adaptive_left)
     if on_start:
         on_start(plan.planned, stats.already_done)
-    set_status(store, run_id, "running")
+    recorder.set_status("running")
     chunk = max(1, batch_size)
     start = time.perf_counter()
     with _StopFlag() as flag:
@@ -323,7 +259,7 @@ def execute(
                     break
                 outcomes = generate_items(target, group[i : i + chunk])
                 judge_outcomes(judge, outcomes)
-                write_outcomes(store, run_id, outcomes)
+                recorder.record(new_attempt(o) for o in outcomes)
                 stats.executed += len(outcomes)
                 stats.errors += sum(not o.generation.ok for o in outcomes)
                 stats.generated_tokens += sum(o.generation.tokens for o in outcomes if o.generation.ok)
@@ -334,17 +270,16 @@ def execute(
         stats.interrupted = flag.stop
     if plan.adaptive and not stats.interrupted:
         try:
-            execute_adaptive(store, run_id, plan, target, judge, stats, on_progress)
+            execute_adaptive(recorder, plan, target, judge, stats, on_progress)
         except KeyboardInterrupt:  # between two adaptive attacks: nothing half-written, resumable
             stats.interrupted = True
     stats.seconds = time.perf_counter() - start
-    set_status(store, run_id, "interrupted" if stats.interrupted else "complete")
+    recorder.finish("interrupted" if stats.interrupted else "complete")
     return stats
 
 
 def execute_adaptive(
-    store: Store,
-    run_id: str,
+    recorder: RunRecorder,
     plan: ScanPlan,
     target: Target,
     judge: Judge,
@@ -356,14 +291,11 @@ def execute_adaptive(
     A run budget reached (`run_max_queries` ...) ends that attack for good and is reported in
     `stats.extra["adaptive"]`; a Ctrl-C marks the scan interrupted.
     """
-    from ..attacks.adaptive_suite import run_adaptive_in_run
-
     models: dict[str, Target] = {plan.config.target: target}
     report: dict[str, dict] = stats.extra.setdefault("adaptive", {})
     for attack in plan.adaptive:
-        result = run_adaptive_in_run(
-            store,
-            run_id,
+        result = run_in_run(
+            recorder,
             plan.adaptive_behaviors,
             attack,
             target,
@@ -382,9 +314,25 @@ def execute_adaptive(
 
 @dataclass
 class ScanResult:
+    """The run, what this execution did, and the summary `redline scan` prints (rates by group)."""
+
     run_id: str
     stats: RunStats
     resumed: bool = False
+    summary: dict = field(default_factory=dict)
+
+
+def scan_summary(store: Store, run_id: str, stats: RunStats) -> dict:
+    """The stored run's summary with this execution's throughput and adaptive budget report."""
+    summary = stored_summary(store, run_id)
+    summary["throughput"] = {
+        "executed": stats.executed,
+        "seconds": round(stats.seconds, 3),
+        "generated_tokens": stats.generated_tokens,
+    }
+    if stats.extra.get("adaptive"):
+        summary["adaptive"] = stats.extra["adaptive"]
+    return summary
 
 
 def run_scan(
@@ -404,7 +352,9 @@ def run_scan(
     store = Store(db)
     try:
         if resume:
-            run_id = latest_run_id(store) if resume == "last" else resume
+            if resume == "last" and not list_runs(store, "scan"):
+                raise RedlineError("there is no run to resume in this database")
+            run_id = resolve_run_id(store, resume)
             stored = resume_config(store, run_id)
             plan = make_plan(stored)
             if plan.config_hash != get_run(store, run_id).config_hash:
@@ -419,15 +369,17 @@ def run_scan(
             options = {"batch_size": batch_size, "concurrency": concurrency}
             target = create_target(plan.config.target, **options)
         if resume:
+            recorder = RunRecorder.open(store, run_id)
             if retry_errors:
-                delete_error_attempts(store, run_id)
+                recorder.delete_errors()
         else:
-            run_id = create_run(store, plan, target, judge)
+            recorder = create_run(store, plan, target, judge)
+            run_id = recorder.run_id
         if on_run:
             on_run(run_id)
         stats = execute(
-            store, run_id, plan, target, judge, batch_size=batch_size, on_start=on_start, on_progress=on_progress
+            recorder, plan, target, judge, batch_size=batch_size, on_start=on_start, on_progress=on_progress
         )
-        return ScanResult(run_id=run_id, stats=stats, resumed=bool(resume))
+        return ScanResult(run_id, stats, bool(resume), scan_summary(store, run_id, stats))
     finally:
         store.close()

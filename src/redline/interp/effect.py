@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..metrics import plain_rate
+from ..probes.behavior import Behavior
 from ..records import Conversation, Generation, GenerationParams
 from .data import instruction_sets, split
 from .hooks import add_hooks
@@ -72,32 +70,20 @@ def rates(records: list[Any]) -> tuple[Rate, Rate, Rate]:
     return asr, over, refusals
 
 
-def held_out_behaviors_file(
-    path: str | Path, fraction: float = 0.25, seed: int = 0, limit: int | None = None
-) -> Path:
-    """A redline probe-set file of held-out interp instructions (harmful: refuse; harmless: comply)."""
+def held_out_behaviors(fraction: float = 0.25, seed: int = 0, limit: int | None = None) -> list[Behavior]:
+    """The held-out interp instructions as behaviors (harmful: refuse; harmless: comply), for a scan in memory."""
     harmful, harmless = instruction_sets()
     _, harm_test = split(harmful, fraction, seed)
     _, benign_test = split(harmless, fraction, seed)
     if limit:
         harm_test, benign_test = harm_test[:limit], benign_test[:limit]
-    behaviors = [
-        {"id": f"interp-harm-{i:03d}", "category": "harmful_content", "goal": g}
+    return [
+        Behavior(id=f"interp-harm-{i:03d}", category="harmful_content", goal=g)
         for i, g in enumerate(harm_test)
     ] + [
-        {"id": f"interp-benign-{i:03d}", "category": "over_refusal", "expected": "comply", "goal": g}
+        Behavior(id=f"interp-benign-{i:03d}", category="over_refusal", expected="comply", goal=g)
         for i, g in enumerate(benign_test)
     ]
-    data = {
-        "name": "interp-held-out",
-        "description": "held-out interp instructions",
-        "source": "redline",
-        "behaviors": behaviors,
-    }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    return path
 
 
 def run_effect(
@@ -107,7 +93,7 @@ def run_effect(
     alpha: float = 1.0,
     layer: int | None = None,
     suite: str = "quick",
-    behaviors_file: str | None = None,
+    behaviors: list[Behavior] | None = None,
     db: str | None = None,
     judge: str | None = None,
     max_new_tokens: int | None = 48,
@@ -135,7 +121,7 @@ def run_effect(
         config = ScanConfig(
             target=spec,
             suite=suite,
-            behaviors_file=behaviors_file,
+            behaviors=behaviors,
             judge=judge,
             max_new_tokens=max_new_tokens,
             limit=limit,

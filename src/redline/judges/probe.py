@@ -23,7 +23,7 @@ class ProbeJudge:
     """Scores transcripts with a linear probe on the local model's residual stream."""
 
     def __init__(self, path: str, batch_size: int = 16) -> None:
-        from ..interp.probes import LinearProbe
+        from ..interp.classifiers import LinearProbe
 
         if not path:
             raise ConfigError("the probe judge needs a file: --judge probe:FILE")

@@ -186,7 +186,7 @@ def find_audits(
 ) -> tuple[list[Any], list[str]]:
     """Bias/fairness audit results for a run: its own, those of `audit_runs`, else the newest audit run
     of the same target (so `redline audit bias` followed by `redline gate` just works)."""
-    run_ids = [run_id] + [resolve_run_id(store, r) for r in audit_runs or []]
+    run_ids = [run_id] + [resolve_run_id(store, r, kind="audit") for r in audit_runs or []]
     if not audit_runs:
         run = get_run(store, run_id)
         with store.session() as s:
@@ -216,16 +216,17 @@ def gate_run(
     safeguards: list[str] | None = None,
     mitigated_run: str | None = None,
     audit_runs: list[str] | None = None,
+    judge: str | None = None,
 ) -> GateResult:
     """Load a run (and optionally its mitigated re-measurement) from the store and gate it."""
     run_id = resolve_run_id(store, run_ref)
-    records = load_attempts(store, run_id)
+    records = load_attempts(store, run_id, judge)
     audits, used = find_audits(store, run_id, audit_runs)
     mitigated_ref = mitigated_run or policy.remeasure_run
     m_id = m_records = m_audits = m_readings = None
     if mitigated_ref:
         m_id = resolve_run_id(store, mitigated_ref)
-        m_records = load_attempts(store, m_id)
+        m_records = load_attempts(store, m_id, judge)
         m_audits, _ = find_audits(store, m_id)
         m_readings = other_readings(store, m_id, get_run(store, m_id).judge)
     result = evaluate_gate(

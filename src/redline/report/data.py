@@ -90,15 +90,17 @@ def build_data(
     mitigated_run: str | None = None,
     compare: list[str] | None = None,
     with_attempts: bool = True,
+    judge: str | None = None,
 ) -> dict[str, Any]:
-    """Everything the report and card need about a run; the gate is included when a policy is given."""
+    """Everything the report and card need about a run, read with `judge`'s verdicts (default: each run's
+    own judge); the gate is included when a policy is given."""
     run_id = resolve_run_id(store, run_ref)
     run = get_run(store, run_id)
-    records = load_attempts(store, run_id)
-    summary = run_summary(run, records)
+    records = load_attempts(store, run_id, judge)
+    summary = run_summary(run, records, judge)
     gate: GateResult | None = None
     if policy is not None:
-        gate = gate_run(store, run_id, policy, safeguards=safeguards, mitigated_run=mitigated_run)
+        gate = gate_run(store, run_id, policy, safeguards=safeguards, mitigated_run=mitigated_run, judge=judge)
     audits, audit_runs = find_audits(store, run_id)
     families = sorted({r.family or r.attack for r in records})
     categories = sorted({r.category for r in records})
@@ -119,7 +121,7 @@ def build_data(
     ]
     for ref in compare or []:
         cid = resolve_run_id(store, ref)
-        crecs = load_attempts(store, cid)
+        crecs = load_attempts(store, cid, judge)
         points.append(
             {
                 "run_id": cid,
@@ -138,7 +140,7 @@ def build_data(
             "target": run.target,
             "target_id": run.target_id,
             "suite": run.suite,
-            "judge": run.judge,
+            "judge": judge or run.judge,
             "seed": run.seed,
             "status": run.status,
             "version": run.version,

@@ -73,10 +73,13 @@ def diff_records(a: list[AttemptRecord], b: list[AttemptRecord], alpha: float = 
     return rows
 
 
-def diff_runs(store: Store, run_a: str, run_b: str, alpha: float = 0.05) -> dict[str, Any]:
-    """Compare run B (e.g. the new model) with run A (the baseline)."""
+def diff_runs(
+    store: Store, run_a: str, run_b: str, alpha: float = 0.05, judge: str | None = None
+) -> dict[str, Any]:
+    """Compare run B (e.g. the new model) with run A (the baseline), both read with `judge`'s verdicts
+    (default: each run's own judge; the same run under two judges compares the judges)."""
     a_id, b_id = resolve_run_id(store, run_a), resolve_run_id(store, run_b)
-    rows = diff_records(load_attempts(store, a_id), load_attempts(store, b_id), alpha)
+    rows = diff_records(load_attempts(store, a_id, judge), load_attempts(store, b_id, judge), alpha)
     return {
         "run_a": a_id,
         "run_b": b_id,

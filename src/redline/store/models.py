@@ -102,6 +102,7 @@ class VerdictRow(Base):
     judge: Mapped[str] = mapped_column(String(256))
     label: Mapped[str] = mapped_column(String(16))
     harm: Mapped[float] = mapped_column(Float, default=0.0)
+    request_harm: Mapped[float | None] = mapped_column(Float, nullable=True)
     confidence: Mapped[float] = mapped_column(Float, default=0.0)
     success: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     correct: Mapped[bool | None] = mapped_column(Boolean, nullable=True)

@@ -1,24 +1,22 @@
-"""Adaptive attacks: an attacker LLM proposes, the target answers, a judge scores, and the loop iterates.
+"""Adaptive attack methods: an attacker LLM proposes, the target answers, a judge scores, the loop iterates.
 
 Methods (registered in `methods`): `pair` (iterative refinement), `tap` (tree with pruning),
-`crescendo` (multi-turn escalation). `run_attack` runs one over behaviors and stores every step.
+`crescendo` (multi-turn escalation), with their prompts and one settings model. No storage here: the
+engine (`engine/adaptive.py`) runs them and hands each trace the run's recorder.
 """
 
-from .common import Budget, Context, LoopSettings, Trace, Usage, extract_prompt, methods, parse_rating
-from .runner import AttackConfig, AttackRunResult, BehaviorOutcome, load_behaviors, run_attack
+from .common import Budget, Context, Trace, Usage, extract_prompt, methods, parse_rating
+from .settings import BUDGET_FIELDS, AdaptiveSettings, method_params
 
 __all__ = [
-    "AttackConfig",
-    "AttackRunResult",
-    "BehaviorOutcome",
+    "BUDGET_FIELDS",
+    "AdaptiveSettings",
     "Budget",
     "Context",
-    "LoopSettings",
     "Trace",
     "Usage",
     "extract_prompt",
-    "load_behaviors",
+    "method_params",
     "methods",
     "parse_rating",
-    "run_attack",
 ]

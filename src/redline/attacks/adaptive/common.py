@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
 
@@ -19,9 +19,10 @@ from ...judges.base import Judge, JudgeInput, attack_success
 from ...probes.behavior import Behavior
 from ...records import Conversation, Generation, GenerationParams, Message, system, user
 from ...registry import Registry
-from ...store.db import Store
-from ...store.models import Step
 from ...targets.base import Target
+
+if TYPE_CHECKING:
+    from .settings import AdaptiveSettings
 
 DATA = Path(__file__).parent / "data" / "prompts.yaml"
 
@@ -112,6 +113,14 @@ class StepSpec:
     parent: str | None = None
 
 
+class StepLog(Protocol):
+    """Where a trace reads and writes its steps (the engine hands in the run's recorder)."""
+
+    def steps(self, behavior_id: str, method: str) -> dict[int, tuple[str, dict]]: ...
+
+    def record_steps(self, behavior_id: str, method: str, steps: list[dict]) -> None: ...
+
+
 class Trace:
     """Numbered steps of one (run, behavior, method), written as they happen and replayed on resume.
 
@@ -120,22 +129,12 @@ class Trace:
     stopped and no step is written twice.
     """
 
-    def __init__(self, store: Store | None, run_id: str, behavior_id: str, method: str) -> None:
-        self.store, self.run_id, self.behavior_id, self.method = store, run_id, behavior_id, method
+    def __init__(self, log: StepLog | None, behavior_id: str, method: str) -> None:
+        self.log, self.behavior_id, self.method = log, behavior_id, method
         self.seq = 0
         self.replayed = 0
-        self.stored: dict[int, tuple[str, dict]] = {}
+        self.stored: dict[int, tuple[str, dict]] = log.steps(behavior_id, method) if log is not None else {}
         self.steps: list[dict] = []  # everything seen this execution (stored or new), for callers and tests
-        if store is not None:
-            from sqlalchemy import select
-
-            with store.session() as s:
-                rows = s.execute(
-                    select(Step.seq, Step.kind, Step.data).where(
-                        Step.run_id == run_id, Step.behavior_id == behavior_id, Step.method == method
-                    )
-                ).all()
-            self.stored = {r[0]: (r[1], r[2] or {}) for r in rows}
 
     def run(
         self,
@@ -168,28 +167,18 @@ class Trace:
     def _write(
         self, kind: str, seqs: list[int], specs: list[StepSpec], datas: list[dict], key: str | None
     ) -> None:
-        if self.store is None:
+        if self.log is None:
             return
-        with self.store.session() as s:
-            for seq, spec, data in zip(seqs, specs, datas, strict=True):
-                if seq in self.stored:
-                    continue
-                score = data.get(key) if key else None
-                s.add(
-                    Step(
-                        run_id=self.run_id,
-                        behavior_id=self.behavior_id,
-                        method=self.method,
-                        seq=seq,
-                        stream=spec.stream,
-                        depth=spec.depth,
-                        node=spec.node,
-                        parent=spec.parent,
-                        kind=kind,
-                        data=data,
-                        score=float(score) if score is not None else None,
-                    )
-                )
+        rows = []
+        for seq, spec, data in zip(seqs, specs, datas, strict=True):
+            if seq in self.stored:
+                continue
+            score = data.get(key) if key else None
+            rows.append(
+                {"seq": seq, "kind": kind, "data": data, **asdict(spec),
+                 "score": float(score) if score is not None else None}
+            )
+        self.log.record_steps(self.behavior_id, self.method, rows)
 
 
 # ---------------------------------------------------------------------------------------------- models
@@ -283,20 +272,6 @@ def transcript_text(conv: Conversation | list[dict], limit: int = 2400) -> str:
 
 
 @dataclass
-class LoopSettings:
-    """Decoding settings of the three roles."""
-
-    target_tokens: int = 64
-    attacker_tokens: int = 96
-    judge_tokens: int = 16
-    attacker_temperature: float = 1.0
-    success_threshold: int | None = (
-        None  # also require the rubric score to reach this (None: verdict decides)
-    )
-    seed: int = 0
-
-
-@dataclass
 class AdaptiveResult:
     """The best attempt one method found for one behavior."""
 
@@ -323,7 +298,7 @@ class Context:
         judge_target: Target,
         verdict_judge: Judge,
         trace: Trace,
-        settings: LoopSettings,
+        settings: AdaptiveSettings,
         budget: Budget,
         run_budget: Budget,
         run_usage: Usage,
@@ -461,6 +436,7 @@ class Context:
                     rubric=rubric,
                     label=v.label,
                     harm=v.harm,
+                    request_harm=getattr(v, "request_harm", None),
                     confidence=v.confidence,
                     verdict_judge=v.judge,
                     rationale=v.rationale,
@@ -492,7 +468,8 @@ class Context:
             success=d["success"],
             error=rep["error"],
             verdict={
-                k: d[k] for k in ("label", "harm", "confidence", "verdict_judge", "rationale", "rubric")
+                **{k: d[k] for k in ("label", "harm", "confidence", "verdict_judge", "rationale", "rubric")},
+                "request_harm": d.get("request_harm"),
             },
             queries_to_success=self.usage.queries if d["success"] else None,
             tokens=int(rep.get("tokens", 0)),

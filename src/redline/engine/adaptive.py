@@ -1,4 +1,10 @@
-"""Running an adaptive method over behaviors: the run, its steps, the best attempt per behavior, resume."""
+"""Adaptive attacks as runs: settings, resume, budgets, the best attempt per behavior, through the recorder.
+
+`run_attack` is `redline attack` (a run of kind `attack`); `run_in_run` adds an adaptive method to an
+existing scan run (the scan engine and `redline elicit --stack` use it). Both go through `execute_method`:
+behaviors with a stored attempt of the method are skipped, an unfinished one is replayed from its steps.
+The methods themselves (PAIR, TAP, Crescendo) live in `attacks/adaptive/` and know nothing of storage.
+"""
 
 from __future__ import annotations
 
@@ -7,75 +13,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-from sqlalchemy import select
+from pydantic import ValidationError
 
-from ...errors import ConfigError, RedlineError
-from ...judges.base import Judge, create_judge
-from ...probes.behavior import Behavior, builtin_probe_sets
-from ...probes.loaders import load_behaviors_file
-from ...store.db import Store
-from ...store.models import Attempt, Run, Step, VerdictRow
-from ...store.runs import behavior_rows, create_aux_run, finish_run, save_audit_result
-from ...targets.base import Target, create_target, parse_target_spec
-from .common import Budget, BudgetExhausted, Context, LoopSettings, Trace, Usage, budget_hit, methods
-
-BUDGET_FIELDS = (
-    "max_queries",
-    "max_attacker_tokens",
-    "max_seconds",
-    "run_max_queries",
-    "run_max_attacker_tokens",
-    "run_max_seconds",
-)
+from ..attacks.adaptive.common import BudgetExhausted, Context, Trace, Usage, budget_hit, methods
+from ..attacks.adaptive.settings import BUDGET_FIELDS, AdaptiveSettings, method_params
+from ..attacks.adaptive_methods import AdaptiveAttack
+from ..attacks.base import Attack
+from ..errors import ConfigError, RedlineError
+from ..judges.base import Judge, create_judge
+from ..probes.behavior import Behavior, builtin_probe_sets
+from ..probes.loaders import load_behaviors_file
+from ..store.db import Store
+from ..store.queries import get_run, resolve_run_id, step_data, stored_keys
+from ..store.recorder import NewAttempt, NewVerdict, RunRecorder
+from ..targets.base import Target, create_target, parse_target_spec
 
 
-class AttackConfig(BaseModel):
-    """Everything that defines an adaptive attack run (stored with the run; budgets may change on resume)."""
-
-    model_config = ConfigDict(extra="forbid")
+class AttackConfig(AdaptiveSettings):
+    """An adaptive attack run: the method, target and behaviors, and the loop's settings (stored with the run;
+    budgets may be raised on resume)."""
 
     method: str = "pair"
     target: str = "local"
-    attacker: str = "local"
-    judge: str = "local"
     verdict_judge: str | None = None
     behaviors: str = "starter"
     behaviors_format: str | None = None
     limit: int | None = None
     params: dict[str, Any] = {}
-    max_queries: int | None = 20
-    max_attacker_tokens: int | None = None
-    max_seconds: float | None = None
-    run_max_queries: int | None = None
-    run_max_attacker_tokens: int | None = None
-    run_max_seconds: float | None = None
-    target_tokens: int = 64
-    attacker_tokens: int = 96
-    judge_tokens: int = 16
-    attacker_temperature: float = 1.0
-    success_threshold: int | None = None
-    seed: int = 0
 
     def method_params(self) -> dict[str, Any]:
-        method = methods.get(self.method)
-        unknown = set(self.params) - set(method.defaults)
-        if unknown:
-            raise ConfigError(
-                f"{self.method} has no parameter(s) {sorted(unknown)} (known: {sorted(method.defaults)})"
-            )
-        for key, value in self.params.items():
-            default = method.defaults[key]
-            numeric = (int,) if isinstance(default, int) else (int, float) if isinstance(default, float) else None
-            if numeric and (isinstance(value, bool) or not isinstance(value, numeric) or value < 0):
-                raise ConfigError(f"{self.method} parameter {key} must be a non-negative number, got {value!r}")
-        return {**method.defaults, **self.params}
-
-    def budgets(self) -> tuple[Budget, Budget]:
-        return (
-            Budget(self.max_queries, self.max_attacker_tokens, self.max_seconds),
-            Budget(self.run_max_queries, self.run_max_attacker_tokens, self.run_max_seconds),
-        )
+        return method_params(self.method, self.params)
 
 
 def attackable(behaviors: list[Behavior]) -> list[Behavior]:
@@ -131,7 +98,7 @@ class AttackRunResult:
     skipped: int = 0
 
 
-def _models(
+def models(
     config: AttackConfig,
     target: Target | None,
     attacker: Target | None,
@@ -157,9 +124,7 @@ def _models(
     return get(config.target, target), get(config.attacker, attacker), get(config.judge, judge_target)
 
 
-def _store_result(
-    store: Store, run_id: str, b: Behavior, ctx: Context, judge: Judge, hit: str | None
-) -> None:
+def store_best(recorder: RunRecorder, b: Behavior, ctx: Context, judge: Judge, hit: str | None) -> None:
     best = ctx.best
     state = "ok" if best.verdict is not None and best.error is None else "error"
     error = best.error or (None if best.verdict is not None else f"no target reply ({hit or 'pruned'})")
@@ -172,41 +137,39 @@ def _store_result(
         "usage": ctx.usage.to_dict(),
         "params": ctx.params,
     }
-    with store.session() as s:
-        row = Attempt(
-            run_id=run_id,
-            behavior_id=b.id,
-            attack=ctx.method,
-            family="adaptive",
-            variant="",
-            sample=0,
-            category=b.category,
-            state=state,
-            conversation=best.conversation,
-            response=best.response,
-            error=error,
-            tokens=best.tokens,
-            latency_s=best.latency_s,
-            params=meta,
+    verdict = None
+    if state == "ok" and best.verdict is not None:
+        v = best.verdict
+        verdict = NewVerdict(
+            judge=judge.id,
+            label=v["label"],
+            harm=v["harm"],
+            confidence=v["confidence"],
+            success=None if v["label"] == "unscorable" else best.success,
+            rationale=f"{v['rationale']} (rubric {v['rubric']})"[:1000],
+            request_harm=v.get("request_harm"),
         )
-        s.add(row)
-        if state == "ok" and best.verdict is not None:
-            s.flush()
-            v = best.verdict
-            s.add(
-                VerdictRow(
-                    attempt_id=row.id,
-                    judge=judge.id,
-                    label=v["label"],
-                    harm=v["harm"],
-                    confidence=v["confidence"],
-                    success=None if v["label"] == "unscorable" else best.success,
-                    rationale=f"{v['rationale']} (rubric {v['rubric']})"[:1000],
-                )
+    recorder.record(
+        [
+            NewAttempt(
+                behavior_id=b.id,
+                attack=ctx.method,
+                family="adaptive",
+                variant="",
+                sample=0,
+                category=b.category,
+                state=state,
+                conversation=best.conversation,
+                response=best.response,
+                error=error,
+                tokens=best.tokens,
+                latency_s=best.latency_s,
+                params=meta,
+                verdict=verdict,
             )
-    save_audit_result(
-        store,
-        run_id,
+        ]
+    )
+    recorder.save_result(
         "attack",
         f"{ctx.method}:{b.id}",
         {
@@ -223,21 +186,18 @@ def _store_result(
     )
 
 
-def _resume(store: Store, resume: str, overrides: dict[str, Any]) -> tuple[str, AttackConfig]:
-    from ...engine.scan import latest_run_id
-    from ...results import resolve_run_id
-
-    run_id = latest_run_id(store, kind="attack") if resume == "last" else resolve_run_id(store, resume)
-    with store.session() as s:
-        run = s.get(Run, run_id)
-        if run.kind != "attack":
-            raise RedlineError(f"run {run_id} is a {run.kind!r} run, not an adaptive attack")
-        try:
-            config = AttackConfig.model_validate({**run.config, **overrides})
-        except ValidationError:
-            raise RedlineError(f"run {run_id} has a config this redline cannot read") from None
-        run.config = config.model_dump(mode="json")  # budgets raised on resume are kept for the next one
-    return run_id, config
+def _resume(store: Store, resume: str, overrides: dict[str, Any]) -> tuple[RunRecorder, AttackConfig]:
+    run_id = resolve_run_id(store, resume, kind="attack")
+    run = get_run(store, run_id)
+    if run.kind != "attack":
+        raise RedlineError(f"run {run_id} is a {run.kind!r} run, not an adaptive attack")
+    try:
+        config = AttackConfig.model_validate({**run.config, **overrides})
+    except ValidationError:
+        raise RedlineError(f"run {run_id} has a config this redline cannot read") from None
+    recorder = RunRecorder(store, run_id)
+    recorder.update_config(config.model_dump(mode="json"))  # budgets raised on resume are kept for the next one
+    return recorder, config
 
 
 def run_attack(
@@ -257,7 +217,7 @@ def run_attack(
     store = Store(db)
     try:
         if resume:
-            run_id, config = _resume(store, resume, overrides)
+            recorder, config = _resume(store, resume, overrides)
         else:
             config = AttackConfig.model_validate({**(config or AttackConfig()).model_dump(), **overrides})
         method = methods.get(config.method)
@@ -266,9 +226,9 @@ def run_attack(
         verdict_judge = create_judge(config.verdict_judge)
         for spec in (config.target, config.attacker, config.judge):
             parse_target_spec(spec)
-        tgt, atk, jdg = _models(config, target, attacker, judge_target)
+        tgt, atk, jdg = models(config, target, attacker, judge_target)
         if not resume:
-            run_id = create_aux_run(
+            recorder = RunRecorder.start(
                 store,
                 "attack",
                 parse_target_spec(config.target).display,
@@ -278,14 +238,12 @@ def run_attack(
                 judge=verdict_judge.id,
                 seed=config.seed,
                 planned=len(behaviors),
+                behaviors=behaviors,
             )
-            with store.session() as s:
-                s.add_all(behavior_rows(run_id, behaviors))
         if on_run:
-            on_run(run_id)
-        return _execute(
-            store,
-            run_id,
+            on_run(recorder.run_id)
+        return execute_method(
+            recorder,
             config,
             method,
             params,
@@ -301,9 +259,8 @@ def run_attack(
         store.close()
 
 
-def _execute(
-    store: Store,
-    run_id: str,
+def execute_method(
+    recorder: RunRecorder,
     config: AttackConfig,
     method: Any,
     params: dict,
@@ -319,29 +276,13 @@ def _execute(
 ) -> AttackRunResult:
     """Attack every behavior without a stored attempt of this method; `finish=False` leaves the run status."""
     budget, run_budget = config.budgets()
-    with store.session() as s:
-        done = set(
-            s.scalars(
-                select(Attempt.behavior_id).where(Attempt.run_id == run_id, Attempt.attack == config.method)
-            )
-        )
-        # the run's usage so far: steps of finished behaviors (unfinished ones are replayed below)
-        run_usage = Usage()
-        for (data,) in s.execute(
-            select(Step.data).where(
-                Step.run_id == run_id, Step.method == config.method, Step.behavior_id.in_(done)
-            )
-        ):
-            run_usage.charge(data or {})
-        s.get(Run, run_id).status = "running"
-    settings = LoopSettings(
-        config.target_tokens,
-        config.attacker_tokens,
-        config.judge_tokens,
-        config.attacker_temperature,
-        config.success_threshold,
-        config.seed,
-    )
+    store, run_id = recorder.store, recorder.run_id
+    done = {key[0] for key in stored_keys(store, run_id, attack=config.method)}
+    # the run's usage so far: steps of finished behaviors (unfinished ones are replayed below)
+    run_usage = Usage()
+    for data in step_data(store, run_id, config.method, done):
+        run_usage.charge(data)
+    recorder.set_status("running")
     result = AttackRunResult(
         run_id, config.method, "running", resumed=resumed, skipped=sum(b.id in done for b in behaviors)
     )
@@ -349,7 +290,7 @@ def _execute(
         for b in behaviors:
             if b.id in done:
                 continue
-            trace = Trace(store, run_id, b.id, config.method)
+            trace = Trace(recorder, b.id, config.method)
             ctx = Context(
                 b,
                 config.method,
@@ -358,7 +299,7 @@ def _execute(
                 jdg,
                 verdict_judge,
                 trace,
-                settings,
+                config,
                 budget,
                 run_budget,
                 run_usage,
@@ -373,7 +314,7 @@ def _execute(
                     break
                 hit = exc.resource
             hit = hit or budget_hit(budget, ctx.usage)
-            _store_result(store, run_id, b, ctx, verdict_judge, hit)
+            store_best(recorder, b, ctx, verdict_judge, hit)
             outcome = BehaviorOutcome(
                 b.id,
                 ctx.best.success if ctx.best.verdict else None,
@@ -392,9 +333,7 @@ def _execute(
     except KeyboardInterrupt:
         result.status = "interrupted"
     result.usage = run_usage.to_dict()
-    save_audit_result(
-        store,
-        run_id,
+    recorder.save_result(
         "attack",
         f"{config.method}:_run",
         {
@@ -405,5 +344,58 @@ def _execute(
         },
     )
     if finish:
-        finish_run(store, run_id, result.status)
+        recorder.finish(result.status)
     return result
+
+
+def attack_config(attack: AdaptiveAttack, base: dict[str, Any] | None = None) -> AttackConfig:
+    """The AttackConfig of an adaptive suite attack: `base` (the caller's settings), then the attack's own."""
+    try:
+        return AttackConfig(method=attack.id, params=attack.method_params(), **{**(base or {}), **attack.settings()})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(f"{attack.spec}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+
+
+def run_in_run(
+    recorder: RunRecorder,
+    behaviors: list[Behavior],
+    attack: Attack,
+    target: Target,
+    *,
+    attacker: Target | None = None,
+    judge_target: Target | None = None,
+    verdict_judge: Judge | str | None = None,
+    settings: dict[str, Any] | None = None,
+    targets: dict[str, Target] | None = None,
+    on_behavior: Callable[[BehaviorOutcome], None] | None = None,
+    finish: bool = True,
+) -> AttackRunResult:
+    """Run one adaptive attack over the attackable `behaviors` of an existing run (its behavior rows exist).
+
+    `target` is the run's target; attacker and rubric judge come from the attack's `attacker`/`judge`
+    specs (default `local`, the run's target itself when the specs are equal; `targets` caches models
+    across calls). Behaviors with a stored attempt of this method are skipped, an unfinished one is
+    replayed from its steps. `finish=False` leaves the run's status to the caller.
+    """
+    if not isinstance(attack, AdaptiveAttack):
+        raise ConfigError(f"{attack.spec} is not an adaptive attack")
+    run = get_run(recorder.store, recorder.run_id)
+    base = {"target": (run.config or {}).get("target", "local"), "seed": run.seed}
+    config = attack_config(attack, {**base, **(settings or {})})
+    judge = create_judge(verdict_judge) if verdict_judge is None or isinstance(verdict_judge, str) else verdict_judge
+    tgt, atk, jdg = models(config, target, attacker, judge_target, targets)
+    return execute_method(
+        recorder,
+        config,
+        methods.get(attack.id),
+        config.method_params(),
+        attackable(behaviors),
+        judge,
+        tgt,
+        atk,
+        jdg,
+        True,
+        on_behavior,
+        finish=finish,
+    )

@@ -1,4 +1,5 @@
-"""Linear probes: per-layer standardized logistic regression with held-out AUROC and bootstrap intervals.
+"""Linear classifiers on activations ("linear probes"): per-layer standardized logistic regression with held-out
+AUROC and bootstrap intervals.
 
 A saved probe (safetensors: mean, scale, weight, bias; metadata: layer, position, model, kind, scores)
 can be loaded as a judge or input classifier (`--judge probe:FILE`).

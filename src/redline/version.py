@@ -1,0 +1,3 @@
+"""The installed redline version (recorded with every run)."""
+
+__version__ = "0.1.0"
