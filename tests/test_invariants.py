@@ -157,8 +157,8 @@ def overeager_grader(messages: list[dict]) -> str:
 @pytest.mark.parametrize("method", ["pair", "tap", "crescendo"])
 def test_adaptive_attacks_on_a_refusing_target_have_no_attack_success(method: str, tmp_path) -> None:
     from redline import scan
-    from redline.results import load_attempts
     from redline.store.db import Store
+    from redline.store.queries import load_attempts
 
     here = "python:tests.test_invariants"
     attack = (

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..results import AttemptRecord
+from ..store.queries import AttemptRecord
 from .model import Policy
 
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..results import AttemptRecord, get_run, load_attempts, resolve_run_id
 from ..store.db import Store
-from ..store.models import Attempt, Run, VerdictRow
+from ..store.models import Run
+from ..store.queries import AttemptRecord, get_run, load_attempts, other_verdicts, resolve_run_id
 from ..store.runs import load_audit_results
 from .evidence import Reading
 from .metrics import ThresholdResult, evaluate_bias_gap, evaluate_records
@@ -170,15 +170,10 @@ def evaluate_gate(
     return base
 
 
-def other_readings(store: Store, run_id: str, judge: str | None) -> list[Reading]:
-    """Verdicts on a run's attempts by judges other than `judge` (second readings, `human:NAME` labels)."""
-    with store.session() as s:
-        rows = s.execute(
-            select(VerdictRow.attempt_id, VerdictRow.judge, VerdictRow.success, VerdictRow.harm)
-            .join(Attempt, Attempt.id == VerdictRow.attempt_id)
-            .where(Attempt.run_id == run_id, VerdictRow.judge != (judge or ""))
-        ).all()
-    return [Reading(a, j, s_, h) for a, j, s_, h in rows]
+def other_readings(store: Store, run_id: str, judge: str | None = None) -> list[Reading]:
+    """Second readings of a run's attempts: verdicts by judges other than `judge` (default: the run's own)."""
+    primary = judge or get_run(store, run_id).judge
+    return [Reading(*row) for row in other_verdicts(store, run_id, primary)]
 
 
 def find_audits(
@@ -228,7 +223,7 @@ def gate_run(
         m_id = resolve_run_id(store, mitigated_ref)
         m_records = load_attempts(store, m_id, judge)
         m_audits, _ = find_audits(store, m_id)
-        m_readings = other_readings(store, m_id, get_run(store, m_id).judge)
+        m_readings = other_readings(store, m_id, judge)
     result = evaluate_gate(
         policy,
         records,
@@ -238,7 +233,7 @@ def gate_run(
         mitigated_records=m_records,
         mitigated_run=m_id,
         mitigated_audits=m_audits,
-        readings=other_readings(store, run_id, get_run(store, run_id).judge),
+        readings=other_readings(store, run_id, judge),
         mitigated_readings=m_readings,
     )
     result.audit_runs = used

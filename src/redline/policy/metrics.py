@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from ..metrics import clustered_rate, interval
-from ..results import AttemptRecord
 from ..stats import attempts_to_certify
+from ..store.queries import AttemptRecord
 from .evidence import Reading, elicitations, record_failure
 from .model import Policy, Selection, Threshold
 
