@@ -1,4 +1,4 @@
-"""Capability elicitation: ASR@k curves from best-of-N samples, per-behavior maxima, the elicited rate.
+"""Capability elicitation: ASR@k curves from best-of-N samples and the `redline elicit` report.
 
 The elicited maximum itself (a behavior counts when ANY scored attempt on it succeeded) lives in
 `redline.metrics`, next to every other rate.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class RedlineError(Exception):
     """An error caused by the user's input or environment, explained in one line."""
@@ -19,3 +21,10 @@ class TargetError(RedlineError):
 
 class StoreError(RedlineError):
     """The results database cannot be opened, written, or migrated."""
+
+
+def invalid(where: str, exc: Any, default_loc: str = "") -> ConfigError:
+    """One line for the first problem a pydantic `ValidationError` reports: `where: field.path: message`."""
+    err = exc.errors()[0]
+    loc = ".".join(str(x) for x in err["loc"]) or default_loc
+    return ConfigError(f"{where}: {loc}: {err['msg']}".splitlines()[0])

@@ -1,4 +1,4 @@
-"""Summaries of a run: failure rates with Wilson intervals by category, attack and family."""
+"""The summary of a run (what `redline scan` prints): counts and `metrics` rates by category, attack and family."""
 
 from __future__ import annotations
 

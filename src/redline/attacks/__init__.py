@@ -1,4 +1,4 @@
-"""Transforms from a behavior to conversations; one small module per attack, found by the registry."""
+"""Pure transforms from a behavior to conversations (one module per attack); adaptive methods, no storage."""
 
 from .base import Attack, AttackVariant, ComposedAttack, create_attack, registry
 

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from pydantic import ValidationError
 
-from ..errors import ConfigError
+from ..errors import ConfigError, invalid
 from ..probes.behavior import Behavior
 from .adaptive import methods
 from .adaptive.settings import ATTACK_SETTINGS, AdaptiveSettings, method_params
@@ -29,8 +29,7 @@ class AdaptiveAttack(Attack):
         try:
             AdaptiveSettings(**self.settings())
         except ValidationError as exc:
-            first = exc.errors()[0]
-            raise ConfigError(f"{self.spec}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+            raise invalid(self.spec, exc) from None
         self.method_params()
 
     def method_params(self) -> dict[str, Any]:

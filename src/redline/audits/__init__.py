@@ -1,1 +1,1 @@
-"""audits."""
+"""Audits beyond red teaming: bias, fairness, privacy and differential privacy."""

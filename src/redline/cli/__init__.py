@@ -1,1 +1,1 @@
-"""The `redline` command: thin typer commands over the library."""
+"""The `redline` command: typer commands that parse options, call the library and print."""

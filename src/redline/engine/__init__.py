@@ -1,4 +1,4 @@
-"""Planning, batching, resume and execution of scans."""
+"""The one run engine: plans, batching, resume, static and adaptive execution, re-judging."""
 
 from .plan import WorkItem, build_plan
 from .scan import ScanConfig, ScanResult, make_plan, run_scan

@@ -19,7 +19,7 @@ from ..attacks.adaptive.common import BudgetExhausted, Context, Trace, Usage, bu
 from ..attacks.adaptive.settings import BUDGET_FIELDS, AdaptiveSettings, method_params
 from ..attacks.adaptive_methods import AdaptiveAttack
 from ..attacks.base import Attack
-from ..errors import ConfigError, RedlineError
+from ..errors import ConfigError, RedlineError, invalid
 from ..judges.base import Judge, create_judge
 from ..probes.behavior import Behavior, builtin_probe_sets
 from ..probes.loaders import load_behaviors_file
@@ -353,8 +353,7 @@ def attack_config(attack: AdaptiveAttack, base: dict[str, Any] | None = None) ->
     try:
         return AttackConfig(method=attack.id, params=attack.method_params(), **{**(base or {}), **attack.settings()})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ConfigError(f"{attack.spec}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+        raise invalid(attack.spec, exc) from None
 
 
 def run_in_run(

@@ -81,29 +81,36 @@ def _unit_tensor(direction: Direction | np.ndarray) -> Any:
     return torch.tensor(vec, dtype=torch.float32)
 
 
-def _project_out(unit: Any) -> Any:
+def _like(tensor: Any) -> Any:
+    """`tensor` on the device and in the dtype of a given activation (one copy per device and dtype)."""
     cache: dict[tuple, Any] = {}
+
+    def get(x: Any) -> Any:
+        key = (x.device, x.dtype)
+        if key not in cache:
+            cache[key] = tensor.to(device=x.device, dtype=x.dtype)
+        return cache[key]
+
+    return get
+
+
+def _project_out(unit: Any) -> Any:
+    unit_like = _like(unit)
 
     def hook(_module: Any, _inputs: Any, output: Any) -> Any:
         x = residual(output)
-        key = (x.device, x.dtype)
-        if key not in cache:
-            cache[key] = unit.to(device=x.device, dtype=x.dtype)
-        u = cache[key]
+        u = unit_like(x)
         return with_residual(output, x - (x @ u).unsqueeze(-1) * u)
 
     return hook
 
 
 def _add(vector: Any) -> Any:
-    cache: dict[tuple, Any] = {}
+    vector_like = _like(vector)
 
     def hook(_module: Any, _inputs: Any, output: Any) -> Any:
         x = residual(output)
-        key = (x.device, x.dtype)
-        if key not in cache:
-            cache[key] = vector.to(device=x.device, dtype=x.dtype)
-        return with_residual(output, x + cache[key])
+        return with_residual(output, x + vector_like(x))
 
     return hook
 

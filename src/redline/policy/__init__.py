@@ -1,1 +1,1 @@
-"""policy."""
+"""The scaling-policy gate (thresholds, levels, safeguards) and governance checklists."""

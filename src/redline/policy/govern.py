@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..errors import ConfigError
+from ..errors import ConfigError, invalid
 
 # Article 5(1) prohibited practices (Regulation (EU) 2024/1689).
 PROHIBITED = {
@@ -124,9 +124,7 @@ def load_questionnaire(path: str | Path | None, overrides: dict[str, Any] | None
     try:
         return Questionnaire.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(x) for x in err["loc"]) or "questionnaire"
-        raise ConfigError(f"questionnaire: {loc}: {err['msg']}".splitlines()[0]) from None
+        raise invalid("questionnaire", exc, "questionnaire") from None
 
 
 def eu_tier(q: Questionnaire) -> dict[str, Any]:

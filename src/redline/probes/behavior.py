@@ -11,7 +11,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..errors import ConfigError
+from ..errors import ConfigError, invalid
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -107,9 +107,7 @@ def load_probe_set(path: Path) -> ProbeSet:
     try:
         probe_set = ProbeSet.model_validate(_with_defaults(raw, path))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{path.name}: {where}: {first['msg']}") from None
+        raise invalid(path.name, exc) from None
     ids = [b.id for b in probe_set.behaviors]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from ..errors import ConfigError
+from ..errors import ConfigError, invalid
 from .behavior import CATEGORIES, Behavior, load_probe_set
 
 HARMBENCH_CATEGORIES = {
@@ -130,9 +130,7 @@ def _make(where: str, index: int, **fields: object) -> Behavior:
     try:
         return Behavior(**fields)  # type: ignore[arg-type]
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(map(str, first["loc"]))
-        raise ConfigError(f"{where}: row {index + 1}: {loc}: {first['msg']}") from None
+        raise invalid(f"{where}: row {index + 1}", exc) from None
 
 
 FORMATS: dict[str, tuple[frozenset[str], Callable[[list[dict], str], list[Behavior]]]] = {

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..errors import ConfigError
+from ..errors import ConfigError, invalid
 from .behavior import Behavior, builtin_probe_sets
 
 SUITE_DIR = Path(__file__).parent / "suites"
@@ -72,8 +72,7 @@ def load_suite_file(path: Path) -> Suite:
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read suite {path}: {exc}".splitlines()[0]) from None
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ConfigError(f"{path.name}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+        raise invalid(path.name, exc) from None
 
 
 @cache

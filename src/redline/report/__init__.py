@@ -1,1 +1,1 @@
-"""report."""
+"""What people read about a run: the HTML report, the system card, diffs between runs."""

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..errors import ConfigError
+from ..errors import ConfigError, invalid
 from ..store.db import Store
 from ..store.runs import load_audit_results
 
@@ -96,8 +96,7 @@ def load_card_config(path: str | Path | None) -> CardConfig:
     except yaml.YAMLError as exc:
         raise ConfigError(f"card config {p.name}: invalid YAML ({str(exc).splitlines()[0]})") from None
     except ValidationError as exc:
-        err = exc.errors()[0]
-        raise ConfigError(f"card config {p.name}: {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+        raise invalid(f"card config {p.name}", exc) from None
 
 
 def judge_agreement(store: Store, judge: str, cfg: CardConfig) -> str:

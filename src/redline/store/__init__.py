@@ -1,4 +1,4 @@
-"""The results store: SQLAlchemy models, opening and migrating databases, queries."""
+"""The results store: models, migrations, the RunRecorder (the only writer of runs) and queries."""
 
 from .db import Store, normalize_url
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ...errors import ConfigError
+from ...errors import ConfigError, invalid
 from .data import Dataset, load_csv, make_tabular, split
 
 
@@ -80,9 +80,7 @@ def load_config(path: str | Path | None, **overrides: Any) -> DPConfig:
     try:
         return DPConfig.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"]) or "config"
-        raise ConfigError(f"dp config: {loc}: {err['msg']}") from None
+        raise invalid("dp config", exc, "config") from None
 
 
 def load_data(spec: DataSpec, seed: int = 0) -> tuple[Dataset, Dataset]:
