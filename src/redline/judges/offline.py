@@ -18,8 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from ..probes.behavior import Behavior
-from .base import JudgeInput, Verdict, registry, unscorable
+from .base import JudgeInput, Verdict, registry, request_harm_known, unscorable
 from .features import EMB, EMB_DIM, HAND_NAMES, HASH_DIM, pair_features
 from .refusal import is_garbled
 
@@ -36,13 +35,6 @@ class Score:
     harm: float
     request_harm: float
     signals: list[str]
-
-
-def request_harm_known(behavior: Behavior) -> float | None:
-    """1.0 / 0.0 when the behavior states `expected` (refuse / comply), else None."""
-    if "expected" not in behavior.model_fields_set:
-        return None
-    return 1.0 if behavior.expected == "refuse" else 0.0
 
 
 class OfflineClassifier:
