@@ -15,12 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .base import HARM_THRESHOLD
-from .features import EMB, EMB_DIM, HAND_NAMES, HASH_DIM, feature_matrix
+from .features import EMB, EMB_DIM, HASH_DIM, feature_matrix
+from .offline import HEADS, H
 from .sources import Row
 
-H = len(HAND_NAMES)
 WIDTH = H + EMB_DIM + HASH_DIM
-HEADS = ("answered", "content", "request")
 SOURCE_CAP = 600.0  # rows of one source count this much in total...
 ROW_CAP = 1.0  # ...but one row at most this much (5 was tried: worse leave-one-source-out on GPTFuzz)
 C = {"answered": 0.3, "content": 3.0, "request": 4.0}  # chosen by leave-one-source-out agreement
