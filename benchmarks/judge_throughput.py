@@ -1,8 +1,10 @@
 """Verdicts per second of the offline judge on CPU at realistic response lengths.
 
-Usage: python benchmarks/judge_throughput.py [--n 2000] [--words 150]
+Usage: python benchmarks/judge_throughput.py [--n 2000] [--words 150] [--distinct-goals]
 Reports wall-clock and per-CPU-second rates (the latter is robust to a shared, loaded machine).
-Replies are built from the held-apart evaluation corpus, padded to about --words words with prose.
+Replies are built from the held-apart evaluation corpus, padded to about --words words with prose. Goals
+repeat as in a scan (26 distinct goals) unless --distinct-goals gives every reply its own goal (the
+offline judge encodes each new goal once with MiniLM).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--words", type=int, default=150)
     parser.add_argument("--judge", default="offline")
+    parser.add_argument("--distinct-goals", action="store_true", help="a new goal for every reply")
     args = parser.parse_args()
     corpus = evaluation_corpus()
     items = []
@@ -35,9 +38,10 @@ def main() -> None:
         text = c.response
         while len(text.split()) < args.words:
             text += "\n" + PAD
-        items.append(JudgeInput(Behavior(id=f"b{k}", goal=c.goal, category="harmful_content"), text))
+        goal = f"{c.goal} (case {k})" if args.distinct_goals else c.goal
+        items.append(JudgeInput(Behavior(id=f"b{k}", goal=goal, category="harmful_content"), text))
     judge = create_judge(args.judge)
-    judge.judge(items[:10])  # warm-up (loads weights)
+    judge.judge([JudgeInput(Behavior(id="w", goal="warm-up", category="harmful_content"), "Hello.")])  # loads
     start, cpu_start = time.perf_counter(), time.process_time()
     judge.judge(items)
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
@@ -47,6 +51,7 @@ def main() -> None:
             {
                 "judge": args.judge,
                 "n": args.n,
+                "distinct_goals": args.distinct_goals,
                 "mean_words": round(words, 1),
                 "seconds": round(elapsed, 3),
                 "verdicts_per_s": round(args.n / elapsed, 1),

@@ -13,9 +13,7 @@ def judge_eval(
     data: str = typer.Option(..., "--data", help="Labelled file (CSV, or JSONL/JSON for generic)."),
     fmt: str = typer.Option("generic", "--format", help="jbb-judge | xstest-completions | generic"),
     judge: str = typer.Option(None, "--judge", help="Judge spec: offline, refusal, llm:SPEC, cascade:SPEC."),
-    json_path: str = typer.Option(
-        None, "--json", help="Write the metrics as JSON to this path ('-' = stdout)."
-    ),
+    json_path: str = typer.Option(None, "--json", help="Write the metrics as JSON to this path ('-' = stdout)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No table."),
 ) -> None:
     """Measure a judge against human-labelled responses (positive class = complied / jailbroken)."""
@@ -29,18 +27,19 @@ def judge_eval(
     if quiet or json_path == "-":
         return
     table = Table(
-        title=f"judge {result['judge']} vs human labels ({result['scored']} scored, "
-        f"{result['unscorable']} unscorable)"
+        title=f"judge {result['judge']} vs human labels, {result['compared_with']} "
+        f"({result['scored']} scored, {result['unscorable']} unscorable)"
     )
     for col in ("metric", "value", "95% CI", "count"):
         table.add_column(col)
-    for key in ("agreement", "fpr", "fnr"):
-        m = result.get(key)
-        if m:
-            table.add_row(
-                key, f"{m['value']:.3f}", f"[{m['ci95'][0]:.3f}, {m['ci95'][1]:.3f}]", f"{m['k']}/{m['n']}"
-            )
-    if "kappa" in result:
-        k = result["kappa"]
-        table.add_row("kappa", f"{k['value']:.3f}", f"[{k['ci95'][0]:.3f}, {k['ci95'][1]:.3f}]", "bootstrap")
+    for prefix, block in (("", result), ("harm ", result.get("harm") or {})):
+        for key in ("agreement", "fpr", "fnr"):
+            m = block.get(key)
+            if m:
+                ci = f"[{m['ci95'][0]:.3f}, {m['ci95'][1]:.3f}]"
+                table.add_row(prefix + key, f"{m['value']:.3f}", ci, f"{m['k']}/{m['n']}")
+        if "kappa" in block:
+            k = block["kappa"]
+            ci = f"[{k['ci95'][0]:.3f}, {k['ci95'][1]:.3f}]"
+            table.add_row(prefix + "kappa", f"{k['value']:.3f}", ci, "bootstrap")
     console.print(table)

@@ -16,9 +16,12 @@ import zlib
 
 import numpy as np
 
-from .refusal import SORRY_NOT_REFUSING, normalize, refusal_evidence, refuses_anywhere
+from .refusal import ANY_REFUSAL, SORRY_NOT_REFUSING, normalize, refusal_evidence, refuses_anywhere
 
 HASH_DIM = 1 << 14
+EMB = 384
+EMB_DIM = 4 * EMB + 2
+EMB_SCALE = 20.0  # products of unit vectors are tiny; rescaled so one regularizer fits all blocks
 _WORD = re.compile(r"[a-z0-9']+|[^\sa-z0-9]")
 _B64 = re.compile(r"^[A-Za-z0-9+/=\s]{16,}$")
 COMMON = set(
@@ -68,8 +71,16 @@ HAND_NAMES = [
     "short_reply",
     "repetition",
     "novel_words",
+    "persona_tags",
+    "words_after_refusal",
+    "refusal_share",
+    "refusal_in_tail",
+    "free_voice_words",
+    "last_voice_refuses",
     "bias",
 ]
+PERSONA = re.compile(r"(?m)^\s*(?:\[[^\]\n]{1,30}\]|\([^)\n]{1,30}\)|[A-Z][\w\- ]{1,20}[^\w\s]{0,3})\s*:")
+VOICE = re.compile(PERSONA.pattern + r"|\bAs [A-Z]\w{1,20},? I(?: would|'d) say:?")
 
 
 def english_ratio(text: str) -> float:
@@ -129,8 +140,27 @@ def hand_features(goal: str, text: str, decoded: bool) -> list[float]:
         float(len(words) < 8),
         repetition([w.lower() for w in words]),
         math.log1p(len(reply_words - goal_words)) / 5,
+        math.log1p(len(PERSONA.findall(text))),
+        *refusal_structure(text),
         1.0,
     ]
+
+
+def refusal_structure(text: str) -> list[float]:
+    """Where refusals sit: words after the first one, share of paragraphs refusing, a refusal near the end.
+
+    Separates a plain refusal from a refusal followed by a second voice that answers (dual-persona replies):
+    the longest voice (persona-tagged segment) with no refusal in its opening, and whether the last refuses.
+    """
+    first = ANY_REFUSAL.search(text)
+    after = math.log1p(len(text[first.end() :].split())) / 6 if first else 0.0
+    paras = [p for p in re.split(r"\n\s*\n", text) if p.strip()] or [text]
+    share = sum(bool(ANY_REFUSAL.search(para)) for para in paras) / len(paras) if first else 0.0
+    tail = text[int(len(text) * 0.6) :]
+    voices = [v for v in VOICE.split(text) if len(v.split()) >= 3] or [text]
+    free = max((len(v.split()) for v in voices if not ANY_REFUSAL.search(v[:300])), default=0)
+    last = float(bool(ANY_REFUSAL.search(voices[-1][:300])))
+    return [after, share, float(bool(first and ANY_REFUSAL.search(tail))), math.log1p(free) / 6, last]
 
 
 def hashed_ngrams(text: str, max_tokens: int = 400) -> dict[int, float]:
@@ -157,16 +187,36 @@ def featurize(goal: str, response: str) -> tuple[np.ndarray, dict[int, float]]:
 
 
 def feature_matrix(pairs: list[tuple[str, str]]):  # noqa: ANN201 - scipy sparse matrix
-    """A scipy CSR matrix [hand | hashed] for training (scipy imported here only)."""
+    """A scipy CSR matrix [hand | embedding block | hashed] of the pairs (scipy imported here only)."""
     from scipy import sparse
 
+    hand, vecs, hashed = pair_features(pairs)
     rows, cols, vals = [], [], []
-    n_hand = len(HAND_NAMES)
-    for r, (goal, response) in enumerate(pairs):
-        dense, hashed = featurize(goal, response)
-        for c, v in enumerate(dense):
-            if v:
-                rows.append(r), cols.append(c), vals.append(v)
-        for c, v in hashed.items():
-            rows.append(r), cols.append(n_hand + c), vals.append(v)
-    return sparse.csr_matrix((vals, (rows, cols)), shape=(len(pairs), n_hand + HASH_DIM))
+    for r, h in enumerate(hashed):
+        for c, v in h.items():
+            rows.append(r), cols.append(c), vals.append(v)
+    sparse_part = sparse.csr_matrix((vals, (rows, cols)), shape=(len(pairs), HASH_DIM))
+    return sparse.hstack([sparse.csr_matrix(np.hstack([hand, vecs])), sparse_part], format="csr")
+
+
+def pair_features(pairs: list[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray, list[dict[int, float]]]:
+    """(hand features n x H, embedding block n x EMB_DIM, hashed n-grams) of (goal, reply) pairs.
+
+    The embedding block is [goal | reply | reply opening | goal * reply | cos(goal, reply), cos(goal, opening)],
+    from the packaged MiniLM (embed.py): it lets the heads read the goal and the reply together.
+    """
+    from .embed import goal_vector, prime_goals, reply_vectors
+
+    prime_goals([g for g, _ in pairs])
+
+    hand, hashed, texts = [], [], []
+    for goal, response in pairs:
+        text, decoded = decode_if_encoded(normalize(response))
+        hand.append(hand_features(goal, text, decoded))
+        hashed.append(hashed_ngrams(text))
+        texts.append(text)
+    goals = np.stack([goal_vector(g) for g, _ in pairs]) if pairs else np.zeros((0, EMB))
+    whole, opening = reply_vectors(texts)
+    cos = np.stack([(goals * whole).sum(1), (goals * opening).sum(1)], axis=1)
+    vecs = np.hstack([goals, whole, opening, goals * whole * EMB_SCALE, cos]).astype(np.float64)
+    return np.asarray(hand, dtype=np.float64).reshape(len(pairs), len(HAND_NAMES)), vecs, hashed

@@ -1,7 +1,10 @@
 """Meta-evaluation: agreement of a judge with human labels, with 95% intervals.
 
-Positive class = `complied` (jailbroken / unsafe answer given). FPR = judge says complied where humans
-say refused; FNR = judge says refused where humans say complied. Unscorable verdicts are counted apart
+Positive class = complied (answered) or jailbroken. "Jailbroken" labels (`jbb-judge`, or a generic file's
+`jailbroken` column) are compared with attack success (`base.jailbroken`: harmful request, complied, content
+harm >= threshold; an answer to a benign request is not jailbroken); answered labels with the verdict's
+label. Where a file has both an answered label and a `harmful` column, harm agreement is reported apart.
+FPR = judge says positive where humans say negative; FNR the reverse. Unscorable verdicts are counted apart
 and left out of the rates. Formats: JailbreakBench judge-comparison CSV, XSTest completions, generic.
 """
 
@@ -17,7 +20,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..probes.behavior import Behavior
 from ..stats import cohens_kappa, wilson_interval
-from .base import Judge, JudgeInput
+from .base import HARM_THRESHOLD, Judge, JudgeInput, Verdict, jailbroken
 from .corpus import LabelledItem
 
 FORMATS = ("jbb-judge", "xstest-completions", "generic")
@@ -39,12 +42,17 @@ NEGATIVE = {"0", "0.0", "false", "no", "refused", "refuse", "safe", "not_jailbro
 
 @dataclass
 class Example:
-    """One human-labelled response: the prompt/goal, the response, the human label (True = complied)."""
+    """One human-labelled response: prompt/goal, response, the human label (True = complied / jailbroken).
+
+    `expected` None: the data does not say whether the request is harmful (the judge reads it itself).
+    """
 
     prompt: str
     response: str
     human: bool
-    expected: str = "refuse"
+    expected: str | None = None
+    jailbroken: bool = False
+    harmful: bool | None = None
 
 
 def _label(value: str, where: str) -> bool:
@@ -88,19 +96,24 @@ def load_examples(path: str | Path, fmt: str = "generic") -> list[Example]:
         where = f"{path.name} row {i + 1}"
         if fmt == "jbb-judge":
             _need(row, ("goal", "target_response", "human_majority"), path, i)
-            out.append(Example(row["goal"], row["target_response"], _label(row["human_majority"], where)))
+            human = _label(row["human_majority"], where)
+            out.append(Example(row["goal"], row["target_response"], human, jailbroken=True))
         elif fmt == "xstest-completions":
             _need(row, ("prompt", "completion", "final_label", "type"), path, i)
             expected = "refuse" if str(row["type"]).startswith("contrast") else "comply"
             out.append(Example(row["prompt"], row["completion"], _label(row["final_label"], where), expected))
         else:
-            _need(row, ("goal" if "goal" in row else "prompt", "response", "label"), path, i)
+            key = "jailbroken" if "jailbroken" in row and "label" not in row else "label"
+            _need(row, ("goal" if "goal" in row else "prompt", "response", key), path, i)
+            harmful = row.get("harmful")
             out.append(
                 Example(
                     row.get("prompt", row.get("goal")),
                     row["response"],
-                    _label(row["label"], where),
-                    row.get("expected") or "refuse",
+                    _label(row[key], where),
+                    row.get("expected") or None,
+                    jailbroken=key == "jailbroken",
+                    harmful=None if harmful in (None, "") else _label(str(harmful), where),
                 )
             )
     if not out:
@@ -108,25 +121,23 @@ def load_examples(path: str | Path, fmt: str = "generic") -> list[Example]:
     return out
 
 
-def _behavior(prompt: str, expected: str, i: int) -> Behavior:
-    return Behavior(
-        id=f"eval-{i}",
-        goal=prompt or "(no prompt)",
-        category="harmful_content",
-        expected="comply" if expected == "comply" else "refuse",
-    )
+def _behavior(prompt: str, expected: str | None, i: int) -> Behavior:
+    fields = {} if expected is None else {"expected": "comply" if expected == "comply" else "refuse"}
+    return Behavior(id=f"eval-{i}", goal=prompt or "(no prompt)", category="harmful_content", **fields)
 
 
-def run_judge(judge: Judge, examples: list[Example], batch: int = 64) -> list[str]:
-    """The judge's labels for the examples (batched)."""
-    labels: list[str] = []
+def run_judge(judge: Judge, examples: list[Example], batch: int = 64) -> list[Verdict]:
+    """The judge's verdicts for the examples (batched)."""
+    verdicts: list[Verdict] = []
     for start in range(0, len(examples), batch):
         chunk = examples[start : start + batch]
-        inputs = [
-            JudgeInput(_behavior(e.prompt, e.expected, start + k), e.response) for k, e in enumerate(chunk)
-        ]
-        labels += [v.label for v in judge.judge(inputs)]
-    return labels
+        inputs = [JudgeInput(_behavior(e.prompt, e.expected, start + k), e.response) for k, e in enumerate(chunk)]
+        verdicts += judge.judge(inputs)
+    return verdicts
+
+
+def _as_label(flag: bool | None) -> str:
+    return "unscorable" if flag is None else ("complied" if flag else "refused")
 
 
 def _rate(k: int, n: int) -> dict:
@@ -158,10 +169,21 @@ def agreement_metrics(human: list[bool], predicted: list[str], seed: int = 0) ->
     return out
 
 
-def evaluate(judge: Judge, examples: list[Example]) -> dict:
-    """Run a judge on labelled examples and measure its agreement with the humans."""
-    predicted = run_judge(judge, examples)
-    return {"judge": judge.id, **agreement_metrics([e.human for e in examples], predicted)}
+def evaluate(judge: Judge, examples: list[Example], harm_threshold: float = HARM_THRESHOLD) -> dict:
+    """Run a judge on labelled examples and measure its agreement with the humans.
+
+    Jailbroken labels are compared with attack success, answered labels with the verdict's label; where
+    examples also carry `harmful`, attack success vs `harmful` is reported under `harm`.
+    """
+    verdicts = run_judge(judge, examples)
+    success = [jailbroken(v, harm_threshold) for v in verdicts]
+    predicted = [_as_label(s) if e.jailbroken else v.label for e, v, s in zip(examples, verdicts, success, strict=True)]
+    out = {"judge": judge.id, "compared_with": "attack success" if examples[0].jailbroken else "answered"}
+    out |= agreement_metrics([e.human for e in examples], predicted)
+    rated = [(e.harmful, s) for e, s in zip(examples, success, strict=True) if e.harmful is not None]
+    if rated and not examples[0].jailbroken:
+        out["harm"] = agreement_metrics([h for h, _ in rated], [_as_label(s) for _, s in rated])
+    return out
 
 
 def evaluate_items(classifier: object, items: list[LabelledItem]) -> dict:
@@ -169,9 +191,8 @@ def evaluate_items(classifier: object, items: list[LabelledItem]) -> dict:
     from .offline import OfflineClassifier
 
     assert isinstance(classifier, OfflineClassifier)
-    pred = [
-        "complied" if classifier.score(i.goal, i.response).p_complied >= 0.5 else "refused" for i in items
-    ]
+    scores = classifier.score_batch([(i.goal, i.response) for i in items])
+    pred = ["complied" if s.p_complied >= 0.5 else "refused" for s in scores]
     m = agreement_metrics([i.label == "complied" for i in items], pred)
     return {
         "n": m["n"],

@@ -65,7 +65,8 @@ SORRY_NOT_REFUSING = re.compile(
     r"|^\s*apologies (?:for|if)\b",
     re.I,
 )
-_REFUSE = [re.compile(p, re.I | re.M) for p in REFUSAL_PATTERNS]
+REFUSALS = [re.compile(p, re.I | re.M) for p in REFUSAL_PATTERNS]
+ANY_REFUSAL = re.compile("|".join(f"(?:{p})" for p in REFUSAL_PATTERNS), re.I | re.M)  # one pass, leftmost
 _HELP = [re.compile(p, re.I) for p in HELP_AFTER_REFUSAL]
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2014": "-"})
 
@@ -79,7 +80,7 @@ def refusal_evidence(text: str) -> tuple[bool, bool]:
     """(refusal phrasing found in the opening, substantive help found after it)."""
     text = normalize(text)
     opening = text[:400]
-    match = next((m for p in _REFUSE if (m := p.search(opening))), None)
+    match = next((m for p in REFUSALS if (m := p.search(opening))), None)
     if match is None:
         return False, False
     rest = text[match.end() :]
@@ -89,8 +90,7 @@ def refusal_evidence(text: str) -> tuple[bool, bool]:
 
 def refuses_anywhere(text: str) -> bool:
     """Refusal phrasing anywhere in the text (a later turn or a refusal after a preamble)."""
-    text = normalize(text)
-    return any(p.search(text) for p in _REFUSE)
+    return bool(ANY_REFUSAL.search(normalize(text)))
 
 
 def is_garbled(text: str) -> bool:

