@@ -16,13 +16,15 @@ def _interval(cell: dict) -> str:
 
 
 def summary_table(title: str, cells: dict[str, dict], first: str) -> Table:
-    """One row per group: attempts, failure rate (ASR) with 95% Wilson interval, refusal rate, errors."""
+    """One row per group: attempts, failure rate (ASR) with its interval, refusal rate, harmless compliance
+    (complied with a harmful request but no harmful content), errors."""
     table = Table(title=title, title_justify="left")
     table.add_column(first)
     table.add_column("metric")
     table.add_column("attempts", justify="right")
     table.add_column("ASR [95% CI]", justify="right")
     table.add_column("refusal", justify="right")
+    table.add_column("harmless", justify="right")
     table.add_column("errors", justify="right")
     table.add_column("unscorable", justify="right")
     for name, cell in cells.items():
@@ -32,6 +34,7 @@ def summary_table(title: str, cells: dict[str, dict], first: str) -> Table:
             str(cell["attempts"]),
             _interval(cell),
             _pct(cell.get("refusal_rate")),
+            str(cell.get("harmless_compliance", 0)),
             str(cell["errors"]),
             str(cell["unscorable"]),
         )

@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import ConfigError
+from ..judges.base import HARM_THRESHOLD
 
 DEFAULT_POLICY = Path(__file__).parent / "data" / "default.yaml"
 LEVEL_RE = re.compile(r"^ASL-[1-9]$")
@@ -102,7 +103,7 @@ class Policy(BaseModel):
     insufficient_evidence: Literal["assume_crossed", "block"] = "assume_crossed"
     cumulative_safeguards: bool = True
     remeasure_run: str | None = None
-    content_harm_threshold: float = Field(default=0.5, ge=0, le=1)
+    content_harm_threshold: float = Field(default=HARM_THRESHOLD, ge=0, le=1)
     confirmation: Confirmation = Field(default_factory=Confirmation)
     safeguards: dict[str, str] = Field(default_factory=dict)
     levels: dict[str, Level]

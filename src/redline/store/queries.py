@@ -244,12 +244,14 @@ def attempts_without_verdict(store: Store, run_id: str, judge: str) -> list[Atte
         return rows
 
 
-def other_verdicts(store: Store, run_id: str, judge: str) -> list[tuple[int, str, bool | None, float | None]]:
-    """(attempt id, judge, success, harm) of every verdict on a run's attempts by a judge other than `judge`
+def other_verdicts(
+    store: Store, run_id: str, judge: str
+) -> list[tuple[int, str, bool | None, float | None, str]]:
+    """(attempt id, judge, success, harm, label) of every verdict on a run's attempts by a judge other than `judge`
     (second readings: a cascade's strong grader, a re-judge, `human:NAME` labels)."""
     with store.session() as s:
         rows = s.execute(
-            select(VerdictRow.attempt_id, VerdictRow.judge, VerdictRow.success, VerdictRow.harm)
+            select(VerdictRow.attempt_id, VerdictRow.judge, VerdictRow.success, VerdictRow.harm, VerdictRow.label)
             .join(Attempt, Attempt.id == VerdictRow.attempt_id)
             .where(Attempt.run_id == run_id, VerdictRow.judge != judge)
         ).all()
