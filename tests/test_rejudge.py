@@ -84,3 +84,6 @@ def test_readers_take_the_judge(db_path, run, cli_env) -> None:
     missing = redline("show", run, "--judge", "nobody")
     lines = [line for line in missing.stderr.splitlines() if line.strip()]
     assert missing.returncode == 2 and len(lines) == 1 and "rejudge" in lines[0] and "witness" in lines[0]
+    bad = redline("rejudge", "no-such-run", "--judge", "refusal")
+    lines = [line for line in bad.stderr.splitlines() if line.strip()]
+    assert bad.returncode == 2 and lines == ["redline: error: no run 'no-such-run' in this database"]

@@ -24,13 +24,18 @@ def rejudge(
         TextColumn("[bold]rejudge"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=err_console, disable=quiet or as_json,
     )
-    task = progress.add_task("rejudge", total=None)
+    task = progress.add_task("rejudge", total=None, start=False, visible=False)
+
+    def on_start(total: int) -> None:  # shown once the run and judge are known good
+        progress.update(task, total=total, visible=True)
+        progress.start_task(task)
+
     store = Store(db)
     try:
         with progress:
             result = rejudge_run(
                 store, run, judge, batch_size=batch_size,
-                on_start=lambda total: progress.update(task, total=total),
+                on_start=on_start,
                 on_progress=lambda n: progress.advance(task, n),
             )
     finally:
