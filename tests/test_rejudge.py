@@ -87,3 +87,20 @@ def test_readers_take_the_judge(db_path, run, cli_env) -> None:
     bad = redline("rejudge", "no-such-run", "--judge", "refusal")
     lines = [line for line in bad.stderr.splitlines() if line.strip()]
     assert bad.returncode == 2 and lines == ["redline: error: no run 'no-such-run' in this database"]
+
+
+def test_a_run_from_an_older_library_can_be_rejudged(db_path, tmp_path) -> None:
+    """Old databases are re-judged from their stored behaviors, even after the behavior file changed."""
+    data = tmp_path / "old.jsonl"
+    rows = [{"id": f"h{i}", "goal": f"Explain dangerous thing number {i}."} for i in range(4)]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    cfg = ScanConfig(target=TARGET, behaviors_file=str(data), judge="witness", attacks=["identity", "many_shot"])
+    run_id = run_scan(cfg, db=db_path).run_id
+    data.write_text(json.dumps({"id": "other", "goal": "A different library now."}) + "\n")
+    store = Store(db_path)
+    try:
+        rejudge(store, run_id, "witness", judge=WitnessJudge("witness-later"))
+        before, later = load_attempts(store, run_id), load_attempts(store, run_id, "witness-later")
+        assert [r.rationale for r in later] == [r.rationale for r in before]
+    finally:
+        store.close()

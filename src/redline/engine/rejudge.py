@@ -11,15 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..attacks.base import create_attack
 from ..errors import RedlineError
 from ..judges.base import Judge, JudgeInput, attack_success, create_judge, unscorable
+from ..probes.behavior import Behavior
 from ..records import conversation_from_dicts
 from ..store.db import Store
 from ..store.models import Attempt
-from ..store.queries import attempts_without_verdict, get_run, resolve_run_id
+from ..store.queries import attempts_without_verdict, get_run, resolve_run_id, stored_behaviors
 from ..store.recorder import NewVerdict, RunRecorder
-from .plan import WorkItem
-from .scan import make_plan, resume_config
 
 
 @dataclass
@@ -29,18 +29,27 @@ class RejudgeResult:
     judged: int
 
 
-def _input(a: Attempt, items: dict[tuple, WorkItem], behaviors: dict) -> JudgeInput:
-    """The judge's view of a stored attempt, with only target-produced turns as its earlier replies."""
+def _attack_prefix(a: Attempt, behavior: Behavior) -> int | None:
+    """How many messages of the stored transcript the attack wrote (None when it cannot be rebuilt)."""
+    try:
+        variants = create_attack(a.attack).variants(behavior)
+    except RedlineError:
+        return None
+    return next((len(v.conversation) for v in variants if v.variant == a.variant), None)
+
+
+def _input(a: Attempt, behavior: Behavior) -> JudgeInput:
+    """The judge's view of a stored attempt, with only target-produced turns as its earlier replies.
+
+    The attack is rebuilt from the run's own stored behavior (not today's library), so older runs can be
+    re-judged; if its conversation cannot be rebuilt, only the final reply is judged as the target's.
+    """
     transcript = conversation_from_dicts(a.conversation or [])
-    if a.family == "adaptive":  # the adaptive loop's conversations hold only real replies
-        own = transcript[:-1]
-    else:
-        item = items.get((a.behavior_id, a.attack, a.variant, a.sample))
-        if item is None:
-            raise RedlineError(f"attempt {a.id} is not in the run's plan; the run cannot be re-judged")
-        own = transcript[len(item.variant.conversation) : -1]
+    # the adaptive loop's conversations hold only real replies
+    prefix = 0 if a.family == "adaptive" else _attack_prefix(a, behavior)
+    own = [] if prefix is None else transcript[prefix:-1]
     earlier = [m.content for m in own if m.role == "assistant"]
-    return JudgeInput(behaviors[a.behavior_id], a.decoded_response or a.response, transcript, earlier)
+    return JudgeInput(behavior, a.decoded_response or a.response, transcript, earlier)
 
 
 def _verdicts(judge: Judge, inputs: list[JudgeInput]) -> list[NewVerdict]:
@@ -69,15 +78,11 @@ def rejudge(
 ) -> RejudgeResult:
     """Store `judge_spec`'s verdicts on every answered attempt of a scan that it has not read yet."""
     run_id = resolve_run_id(store, run_ref)
-    run = get_run(store, run_id)
-    plan = make_plan(resume_config(store, run_id))
-    if plan.config_hash != run.config_hash:
-        raise RedlineError(f"run {run_id} was planned from different data (suite or behavior files changed)")
+    get_run(store, run_id)
     judge = judge or create_judge(judge_spec)
-    items = {item.key: item for item in plan.items}
-    behaviors = {b.id: b for b in plan.behaviors}
+    behaviors = {k: Behavior.model_validate(v) for k, v in stored_behaviors(store, run_id).items()}
     pending = attempts_without_verdict(store, run_id, judge.id)
-    inputs = [_input(a, items, behaviors) for a in pending]  # bad runs fail before anything is written
+    inputs = [_input(a, behaviors[a.behavior_id]) for a in pending]  # bad runs fail before anything is written
     recorder = RunRecorder(store, run_id)
     if on_start:
         on_start(len(pending))

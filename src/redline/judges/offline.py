@@ -97,7 +97,9 @@ class OfflineJudge:
     rationale (a cascade's default threshold 0.85 sends those replies and more to its LLM grader).
     """
 
-    id = "offline"
+    # verdict sets are keyed by judge id: the generation is part of it, so a run re-judged by a newer model keeps
+    # the older verdicts beside the new ones (`offline` = the first model, a single answered reading)
+    id = "offline@2"
     ABSTAIN = (0.2, 0.8)
 
     def __init__(self, threshold: float = 0.5) -> None:
@@ -140,4 +142,5 @@ def make_offline_judge(arg: str = "") -> object:
         threshold = float(arg) if arg else 0.5
     except ValueError:
         raise ConfigError(f"offline judge threshold must be a number, got {arg!r}") from None
-    return RoutedJudge(OfflineJudge(threshold), "offline")
+    judge = OfflineJudge(threshold)
+    return RoutedJudge(judge, judge.id if threshold == 0.5 else f"{judge.id}:{threshold:g}")

@@ -256,3 +256,16 @@ def other_verdicts(
             .where(Attempt.run_id == run_id, VerdictRow.judge != judge)
         ).all()
     return [tuple(r) for r in rows]
+
+
+def stored_behaviors(store: Store, run_id: str) -> dict[str, dict[str, Any]]:
+    """The behaviors of a run as stored with it (id -> fields), whatever the library holds today."""
+    with store.session() as s:
+        rows = s.scalars(select(BehaviorRow).where(BehaviorRow.run_id == run_id)).all()
+        return {
+            r.behavior_id: {
+                "id": r.behavior_id, "goal": r.goal, "category": r.category, "subcategory": r.subcategory,
+                "expected": r.expected, **(r.data or {}),
+            }
+            for r in rows
+        }
