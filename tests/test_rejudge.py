@@ -104,3 +104,16 @@ def test_a_run_from_an_older_library_can_be_rejudged(db_path, tmp_path) -> None:
         assert [r.rationale for r in later] == [r.rationale for r in before]
     finally:
         store.close()
+
+
+def test_diff_compares_two_judges_on_the_same_run(db_path, run) -> None:
+    from redline.report.diff import diff_runs
+
+    store = Store(db_path)
+    try:
+        rejudge(store, run, "witness", judge=WitnessJudge("witness-again"))
+        same = diff_runs(store, run, run, judge="witness", judge_b="witness-again")
+        assert same["judge_b"] == "witness-again" and "paired" in same["test"]
+        assert all(r["delta"] == 0 for r in same["rows"]) and same["rows"]
+    finally:
+        store.close()

@@ -24,6 +24,9 @@ def diff(
     ),
     json_path: str = typer.Option(None, "--json", help="Write the comparison as JSON ('-' = stdout)"),
     judge: str = typer.Option(None, "--judge", help=JUDGE_HELP),
+    judge_b: str = typer.Option(
+        None, "--judge-b", help="Read run B with this judge's verdicts (default: --judge); RUN RUN compares judges"
+    ),
     db: str = typer.Option(None, help=DB_HELP),
 ) -> None:
     """Compare failure rates per metric, category and attack (Fisher exact test, Holm-corrected)."""
@@ -31,14 +34,16 @@ def diff(
         fail("--alpha must be between 0 and 1")
     store = Store(db)
     try:
-        result = diff_runs(store, run_a, run_b, alpha, judge)
+        result = diff_runs(store, run_a, run_b, alpha, judge, judge_b)
     finally:
         store.close()
     if json_path:
         write_json(json_path, result)
     if json_path != "-":
         table = Table(
-            title=f"{result['run_a']} -> {result['run_b']} ({result['test']})", title_justify="left"
+            title=f"{result['run_a']} -> {result['run_b']} ({result['test']})"
+            + (f", judges {result['judge_a'] or 'own'} -> {result['judge_b']}" if result["judge_b"] else ""),
+            title_justify="left",
         )
         for col in ("group", "metric", "A", "B", "change", "p", "p (Holm)", ""):
             table.add_column(col)

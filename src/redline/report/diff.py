@@ -74,17 +74,27 @@ def diff_records(a: list[AttemptRecord], b: list[AttemptRecord], alpha: float = 
 
 
 def diff_runs(
-    store: Store, run_a: str, run_b: str, alpha: float = 0.05, judge: str | None = None
+    store: Store,
+    run_a: str,
+    run_b: str,
+    alpha: float = 0.05,
+    judge: str | None = None,
+    judge_b: str | None = None,
 ) -> dict[str, Any]:
-    """Compare run B (e.g. the new model) with run A (the baseline), both read with `judge`'s verdicts
-    (default: each run's own judge; the same run under two judges compares the judges)."""
+    """Compare run B (e.g. the new model) with run A (the baseline), read with `judge`'s verdicts (default:
+    each run's own judge) and B with `judge_b` if given: the same run under two judges compares the judges."""
     a_id, b_id = resolve_run_id(store, run_a), resolve_run_id(store, run_b)
-    rows = diff_records(load_attempts(store, a_id, judge), load_attempts(store, b_id, judge), alpha)
+    judge_b = judge_b or judge
+    rows = diff_records(load_attempts(store, a_id, judge), load_attempts(store, b_id, judge_b), alpha)
+    paired = a_id == b_id
     return {
         "run_a": a_id,
         "run_b": b_id,
+        "judge_a": judge,
+        "judge_b": judge_b,
         "alpha": alpha,
-        "test": "Fisher exact, Holm-corrected",
+        "test": "Fisher exact, Holm-corrected"
+        + ("; the same attempts read twice are paired, so p is only indicative" if paired else ""),
         "rows": [r.to_dict() for r in rows],
         "regressions": [r.group for r in rows if r.change == "regression"],
         "improvements": [r.group for r in rows if r.change == "improvement"],
