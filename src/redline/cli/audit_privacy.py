@@ -219,3 +219,56 @@ def audit_mia(
         console.print(top)
     if result["attacks"]["loss"]["n_non_members"] < 1000:
         console.print("note: TPR at 0.1% FPR needs at least 1000 non-members to mean anything")
+
+
+@audit_app.command("attribute")
+def audit_attribute(
+    model: str = typer.Option(None, "--model", help="Fine-tuned local model (folder or .gguf)"),
+    records: Path = typer.Option(None, "--records", help='JSON lines {"text": "... {?} ...", "value": "true"}'),
+    values: str = typer.Option(None, "--values", help="Candidate values, comma-separated (default: the true ones)"),
+    reference: str = typer.Option(None, "--reference", help="Base model for comparison and the ratio attack"),
+    demo: bool = typer.Option(False, "--demo", help="LoRA-tune the embedded model on the memorization demo data"),
+    docs: int = typer.Option(120, min=4, help="--demo: training documents (and as many held out)"),
+    steps: int = typer.Option(120, min=1, help="--demo: LoRA steps"),
+    seed: int = typer.Option(0, help="Seed (fine-tune and bootstrap)"),
+    out: str = typer.Option(None, "--out", help="Write the result as JSON ('-' for stdout)"),
+) -> None:
+    """Attribute inference: how often the model's likelihood picks a record's masked value, against the prior."""
+    from ..audits.privacy import attribute as attr
+    from ..audits.privacy.lm import scorer
+
+    if demo:
+        if model or records:
+            fail("--demo fine-tunes the embedded model on its own data; drop --model/--records")
+        with console.status("demo: LoRA fine-tuning and attacking the embedded model (minutes on CPU)"):
+            result = attr.demo(n_docs=docs, steps=steps, seed=seed)
+        splits = {"training": result["training"], "held out": result["held_out"]}
+    else:
+        if not model or records is None:
+            fail("give --model PATH and --records FILE (or --demo)")
+        recs = attr.load_records(records)
+        cands = [v.strip() for v in values.split(",") if v.strip()] if values else None
+        m, tok, model_id = _load(model)
+        ref = scorer(*_load(reference)[:2], total=True) if reference else None
+        with console.status("scoring every candidate value"):
+            r = attr.attribute_inference(scorer(m, tok, total=True), recs, cands, ref, seed)
+        result = {"model": model_id, "reference": reference, **r}
+        splits = {"records": r}
+    if out:
+        write_json(out, result)
+        if out == "-":
+            return
+    table = Table("records", "attacker", "accuracy [95% CI]", "prior", "advantage over prior [95% CI]",
+                  "over reference [95% CI]", title=f"Attribute inference: {result['model']}")
+    for split, s in splits.items():
+        for name in ("target", "reference", "ratio"):
+            if name not in s:
+                continue
+            a = s[name]
+            lo, hi = a["advantage_over_prior_ci"]
+            vs = (f"{a['advantage_over_reference']:+.3f} [{a['advantage_over_reference_ci'][0]:+.3f}, "
+                  f"{a['advantage_over_reference_ci'][1]:+.3f}]" if "advantage_over_reference" in a else "-")
+            table.add_row(f"{split} (n={s['records']})", name,
+                          f"{a['accuracy']:.3f} [{a['accuracy_ci'][0]:.3f}, {a['accuracy_ci'][1]:.3f}]",
+                          f"{s['prior']:.3f}", f"{a['advantage_over_prior']:+.3f} [{lo:+.3f}, {hi:+.3f}]", vs)
+    console.print(table)
