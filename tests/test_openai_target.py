@@ -20,11 +20,11 @@ pytestmark = pytest.mark.slow
 PARAMS = GenerationParams(max_new_tokens=12)
 
 
-def test_retry_delay_honours_retry_after_and_caps():
+def test_retry_delay_honours_the_server_delay_else_full_jitter():
     rng = random.Random(0)
-    assert retry_delay(0, 0.5, 20, "3", rng) == 3.0
-    assert retry_delay(5, 0.5, 20, "120", rng) == 20
-    delays = [retry_delay(3, 0.5, 20, None, rng) for _ in range(200)]
+    assert retry_delay(0, 0.5, 20, rng, 3.0) == 3.0
+    assert retry_delay(5, 0.5, 20, rng, 120.0) == 120.0  # the Retry-After cap is the target's (max_retry_after)
+    delays = [retry_delay(3, 0.5, 20, rng) for _ in range(200)]
     assert 0 <= min(delays) and max(delays) <= 4.0 and len(set(delays)) > 100  # full jitter
 
 

@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from email.utils import formatdate
 
 from .records import GenerationParams, Message
 from .targets.base import Target
@@ -16,7 +17,11 @@ from .targets.base import Target
 
 @dataclass
 class FaultPlan:
-    """A cycle of outcomes per request: `ok`, `429`, `500`, `slow` (sleeps `slow_s` first)."""
+    """A cycle of outcomes per request: `ok`, `429`, `500`, `slow` (sleeps `slow_s` first).
+
+    `retry_after` is the 429's `Retry-After` header; `date:+N` sends the HTTP-date N seconds after
+    the request instead of delta-seconds.
+    """
 
     sequence: list[str] = field(default_factory=lambda: ["ok"])
     slow_s: float = 5.0
@@ -26,6 +31,11 @@ class FaultPlan:
         self._cycle = itertools.cycle(self.sequence or ["ok"])
         self._lock = threading.Lock()
         self.served: list[str] = []
+
+    def retry_after_header(self) -> str:
+        if self.retry_after.startswith("date:"):
+            return formatdate(time.time() + float(self.retry_after[5:]), usegmt=True)
+        return self.retry_after
 
     def next(self) -> str:
         with self._lock:
@@ -51,7 +61,7 @@ def create_app(target: Target, model_name: str = "redline-local", faults: FaultP
         outcome = faults.next()
         if outcome == "429":
             return JSONResponse({"error": {"message": "rate limited"}}, status_code=429,
-                                headers={"Retry-After": faults.retry_after})
+                                headers={"Retry-After": faults.retry_after_header()})
         if outcome == "500":
             return JSONResponse({"error": {"message": "injected server error"}}, status_code=500)
         if outcome == "slow":

@@ -173,38 +173,32 @@ def audit_mia(
     model: str = typer.Option(..., "--model", help="Target local model (folder or .gguf)"),
     members: Path = typer.Option(..., "--members", help="Texts in its training data, one per line"),
     non_members: Path = typer.Option(..., "--non-members", help="Texts not in its training data, one per line"),
-    reference: str = typer.Option(None, "--reference", help="Reference model not trained on the members"),
+    reference: list[str] = typer.Option(None, "--reference", help="Reference model (repeatable: several for LiRA)"),
+    reference_train: list[Path] = typer.Option(
+        None, "--reference-train", help="Texts each --reference was trained on, in the same order (repeatable)"
+    ),
     population: Path = typer.Option(None, "--population", help="With --reference: extra non-member texts (RMIA)"),
     roc: Path = typer.Option(None, "--roc", help="Save the ROC curves as JSON (and a PNG beside it)"),
     batch_size: int = typer.Option(16, min=1, help="Texts per forward pass"),
     out: str = typer.Option(None, "--out", help="Write the result as JSON ('-' for stdout)"),
 ) -> None:
-    """Membership inference on a causal LM: loss threshold, and with --reference offline LiRA and RMIA."""
-    import numpy as np
-
+    """Membership inference on a causal LM: loss threshold, and with --reference LiRA (per example) and RMIA."""
     from ..audits.privacy import mia
-    from ..audits.privacy.lm import log_perplexity
+    from ..audits.privacy.lm import scorer
+    from ..audits.privacy.lm_mia import lm_membership
 
     mem_texts, non_texts = _lines(members, "members"), _lines(non_members, "non-members")
     pop_texts = _lines(population, "population") if population else None
     if pop_texts and not reference:
         fail("--population is used by RMIA, which needs --reference")
+    if reference_train and len(reference_train) != len(reference or []):
+        fail(f"give one --reference-train per --reference ({len(reference_train)} for {len(reference or [])})")
+    trained = [_lines(p, "reference training") for p in reference_train] if reference_train else None
     m, tok, model_id = _load(model)
+    refs = [scorer(*_load(r)[:2], batch_size) for r in reference or []]
     with console.status("scoring members and non-members"):
-        t_mem, t_non = log_perplexity(m, tok, mem_texts, batch_size), log_perplexity(m, tok, non_texts, batch_size)
-        curves = {"loss": (mia.loss_attack(t_mem), mia.loss_attack(t_non))}
-        if reference:
-            rm, rtok, _ = _load(reference)
-            r_mem, r_non = log_perplexity(rm, rtok, mem_texts, batch_size), log_perplexity(rm, rtok, non_texts,
-                                                                                          batch_size)
-            curves["lira_offline"] = (mia.lira_offline(t_mem, r_mem[None]), mia.lira_offline(t_non, r_non[None]))
-            if pop_texts:
-                t_pop, r_pop = log_perplexity(m, tok, pop_texts, batch_size), log_perplexity(rm, rtok, pop_texts,
-                                                                                            batch_size)
-                curves["rmia"] = (mia.rmia(t_mem, r_mem[None], t_pop, r_pop[None]),
-                                  mia.rmia(t_non, r_non[None], t_pop, r_pop[None]))
-    result = {"model": model_id, "reference": reference, "attacks": {k: mia.metrics(np.asarray(a), np.asarray(b))
-                                                                   for k, (a, b) in curves.items()}}
+        result, curves = lm_membership(scorer(m, tok, batch_size), mem_texts, non_texts, refs, trained, pop_texts)
+    result = {"model": model_id, "reference": reference or None, **result}
     if roc:
         result["roc_files"] = mia.save_roc(roc, curves, png=True)
     if out:
@@ -217,5 +211,64 @@ def audit_mia(
         table.add_row(name, f"{k['auc']:.3f}", f"{k['tpr_at_1pct_fpr']:.3f}", f"{k['tpr_at_0.1pct_fpr']:.3f}",
                       str(k["n_members"]), str(k["n_non_members"]))
     console.print(table)
+    if result.get("per_example"):
+        top = Table("set", "text #", "LiRA", "loss", "refs in/out", "mode", title="Most member-like examples")
+        for r in result["per_example"][:10]:
+            top.add_row(r["set"], str(r["index"] + 1), f"{r['lira']:.2f}", f"{r['loss']:.3f}",
+                        f"{r['refs_in']}/{r['refs_out']}", r["mode"])
+        console.print(top)
     if result["attacks"]["loss"]["n_non_members"] < 1000:
         console.print("note: TPR at 0.1% FPR needs at least 1000 non-members to mean anything")
+
+
+@audit_app.command("attribute")
+def audit_attribute(
+    model: str = typer.Option(None, "--model", help="Fine-tuned local model (folder or .gguf)"),
+    records: Path = typer.Option(None, "--records", help='JSON lines {"text": "... {?} ...", "value": "true"}'),
+    values: str = typer.Option(None, "--values", help="Candidate values, comma-separated (default: the true ones)"),
+    reference: str = typer.Option(None, "--reference", help="Base model for comparison and the ratio attack"),
+    demo: bool = typer.Option(False, "--demo", help="LoRA-tune the embedded model on the memorization demo data"),
+    docs: int = typer.Option(120, min=4, help="--demo: training documents (and as many held out)"),
+    steps: int = typer.Option(120, min=1, help="--demo: LoRA steps"),
+    seed: int = typer.Option(0, help="Seed (fine-tune and bootstrap)"),
+    out: str = typer.Option(None, "--out", help="Write the result as JSON ('-' for stdout)"),
+) -> None:
+    """Attribute inference: how often the model's likelihood picks a record's masked value, against the prior."""
+    from ..audits.privacy import attribute as attr
+    from ..audits.privacy.lm import scorer
+
+    if demo:
+        if model or records:
+            fail("--demo fine-tunes the embedded model on its own data; drop --model/--records")
+        with console.status("demo: LoRA fine-tuning and attacking the embedded model (minutes on CPU)"):
+            result = attr.demo(n_docs=docs, steps=steps, seed=seed)
+        splits = {"training": result["training"], "held out": result["held_out"]}
+    else:
+        if not model or records is None:
+            fail("give --model PATH and --records FILE (or --demo)")
+        recs = attr.load_records(records)
+        cands = [v.strip() for v in values.split(",") if v.strip()] if values else None
+        m, tok, model_id = _load(model)
+        ref = scorer(*_load(reference)[:2], total=True) if reference else None
+        with console.status("scoring every candidate value"):
+            r = attr.attribute_inference(scorer(m, tok, total=True), recs, cands, ref, seed)
+        result = {"model": model_id, "reference": reference, **r}
+        splits = {"records": r}
+    if out:
+        write_json(out, result)
+        if out == "-":
+            return
+    table = Table("records", "attacker", "accuracy [95% CI]", "prior", "advantage over prior [95% CI]",
+                  "over reference [95% CI]", title=f"Attribute inference: {result['model']}")
+    for split, s in splits.items():
+        for name in ("target", "reference", "ratio"):
+            if name not in s:
+                continue
+            a = s[name]
+            lo, hi = a["advantage_over_prior_ci"]
+            vs = (f"{a['advantage_over_reference']:+.3f} [{a['advantage_over_reference_ci'][0]:+.3f}, "
+                  f"{a['advantage_over_reference_ci'][1]:+.3f}]" if "advantage_over_reference" in a else "-")
+            table.add_row(f"{split} (n={s['records']})", name,
+                          f"{a['accuracy']:.3f} [{a['accuracy_ci'][0]:.3f}, {a['accuracy_ci'][1]:.3f}]",
+                          f"{s['prior']:.3f}", f"{a['advantage_over_prior']:+.3f} [{lo:+.3f}, {hi:+.3f}]", vs)
+    console.print(table)

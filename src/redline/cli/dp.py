@@ -49,7 +49,7 @@ def dp_train(
 
 @dp_app.command("audit")
 def dp_audit(
-    config: Path = typer.Option(None, "--config", help="YAML config (as for `dp train`; demo data)"),
+    config: Path = typer.Option(None, "--config", help="YAML config as for `dp train` (demo or CSV data)"),
     epsilon: float = typer.Option(None, "--epsilon", help="Target epsilon of the DP model"),
     epochs: int = typer.Option(None, help="Epochs"),
     canaries: int = typer.Option(200, min=8, help="Canaries, each inserted with probability 1/2"),

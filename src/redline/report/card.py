@@ -182,6 +182,13 @@ def model_index(d: dict[str, Any], name: str) -> list[dict[str, Any]]:
     return entry
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """Writes repeated objects out in full: no `&id001` anchors or `*id001` aliases in the front matter."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def _bullets(items: list[str], empty: str) -> list[str]:
     return [f"- {x}" for x in items] if items else [f"- {empty}"]
 
@@ -201,7 +208,7 @@ def render_card(d: dict[str, Any], cfg: CardConfig, agreement: str, governance_m
     front["model-index"] = model_index(d, name)
     L = [
         "---",
-        yaml.safe_dump(front, sort_keys=False, allow_unicode=True).rstrip(),
+        yaml.dump(front, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True).rstrip(),
         "---",
         "",
         f"# System card: {name}",

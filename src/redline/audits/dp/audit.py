@@ -1,5 +1,9 @@
 """`redline dp audit`: an empirical lower bound on epsilon from a membership attack on inserted canaries.
 
+The training run is the config's: demo data or the user's CSV (`data: {source: csv, path, label}`),
+model, epochs, learning rate, batch size and DP settings; the claim to check is `--claim` (default: the
+accountant's epsilon). Canaries sit far from the data's center in units of each feature's sd.
+
 Canaries (out-of-distribution points with random labels) are each included in training with
 probability 1/2. The loss attack scores every canary; a threshold is chosen on one half of the
 canaries and applied to the other half, whose TPR/FPR give a Clopper-Pearson lower bound on epsilon
@@ -13,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..privacy import mia
-from .data import Dataset, make_canaries, make_tabular
-from .train import DPConfig, accuracy, predict_losses, split, train_model
+from .data import Dataset, make_canaries
+from .train import DPConfig, accuracy, load_data, predict_losses, train_model
 
 
 def run_audit(cfg: DPConfig, canaries: int = 200, confidence: float = 0.95,
@@ -26,9 +30,10 @@ def run_audit(cfg: DPConfig, canaries: int = 200, confidence: float = 0.95,
     epsilon; no claim for the non-DP model). Claiming a small epsilon for a non-DP model that memorizes
     the canaries must give the verdict BROKEN."""
     rng = np.random.default_rng(seed)
-    data = make_tabular(cfg.data.n, cfg.data.features, noise=cfg.data.noise, seed=seed)
-    test, train = split(data, (cfg.data.test_fraction, 1 - cfg.data.test_fraction), seed=seed)
-    can = make_canaries(canaries, cfg.data.features, seed=seed + 1)
+    train, test = load_data(cfg.data, seed)
+    n_classes = max(2, train.n_classes, test.n_classes)
+    like = train if cfg.data.source == "csv" else None  # demo features are already standard normal
+    can = make_canaries(canaries, train.x.shape[1], seed=seed + 1, classes=n_classes, like=like)
     inside = rng.random(canaries) < 0.5
     full = Dataset(np.concatenate([train.x, can.x[inside]]), np.concatenate([train.y, can.y[inside]]))
     calib = rng.random(canaries) < 0.5
@@ -36,7 +41,7 @@ def run_audit(cfg: DPConfig, canaries: int = 200, confidence: float = 0.95,
     for dp in (True, False):
         if ("dp" if dp else "non_dp") not in models:
             continue
-        model, info = train_model(full, cfg, dp=dp, n_classes=2)
+        model, info = train_model(full, cfg, dp=dp, n_classes=n_classes)
         scores = mia.loss_attack(predict_losses(model, can)[0])
         delta = info.get("delta", cfg.delta or 1.0 / (10 * len(full)))
         cal_in, cal_out = scores[calib & inside], scores[calib & ~inside]

@@ -43,12 +43,19 @@ def make_tabular(n: int = 4000, features: int = 20, informative: int = 8, noise:
     return Dataset(x, y)
 
 
-def make_canaries(k: int, features: int, seed: int = 1, scale: float = 4.0) -> Dataset:
-    """Out-of-distribution points with random labels: only memorization can fit them."""
+def make_canaries(k: int, features: int, seed: int = 1, scale: float = 4.0, classes: int = 2,
+                  like: Dataset | None = None) -> Dataset:
+    """Out-of-distribution points with random labels: only memorization can fit them.
+
+    Each lies `scale * sqrt(features) / 2` standard deviations from the center; `like` gives the data
+    whose per-feature mean and sd define center and scale (default: standard normal features)."""
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((k, features)).astype(np.float32)
     x *= scale / np.linalg.norm(x, axis=1, keepdims=True) * np.sqrt(features) / 2
-    y = rng.integers(0, 2, k).astype(np.int64)
+    if like is not None:
+        sd = like.x.std(0)
+        x = like.x.mean(0) + x * np.where(sd > 0, sd, 1.0)
+    y = rng.integers(0, classes, k).astype(np.int64)
     return Dataset(x.astype(np.float32), y)
 
 

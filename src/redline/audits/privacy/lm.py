@@ -70,14 +70,20 @@ def log_perplexity(model: Any, tokenizer: Any, texts: Sequence[str], batch_size:
     return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
-def scorer(model: Any, tokenizer: Any, batch_size: int = 16, adapter: bool = True) -> Callable[[Sequence[str]],
-                                                                                              np.ndarray]:
-    """A log-perplexity function of texts; `adapter=False` scores a peft model with its adapter disabled."""
+def scorer(model: Any, tokenizer: Any, batch_size: int = 16, adapter: bool = True,
+           total: bool = False) -> Callable[[Sequence[str]], np.ndarray]:
+    """A log-perplexity function of texts (`total=True`: total NLL in nats); `adapter=False` scores a
+    peft model with its adapter disabled."""
+
+    def measure(texts: Sequence[str]) -> np.ndarray:
+        if total:
+            return sequence_nll(model, tokenizer, texts, batch_size)[0]
+        return log_perplexity(model, tokenizer, texts, batch_size)
 
     def score(texts: Sequence[str]) -> np.ndarray:
         if adapter or not hasattr(model, "disable_adapter"):
-            return log_perplexity(model, tokenizer, texts, batch_size)
+            return measure(texts)
         with model.disable_adapter():
-            return log_perplexity(model, tokenizer, texts, batch_size)
+            return measure(texts)
 
     return score

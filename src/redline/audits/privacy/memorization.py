@@ -61,21 +61,27 @@ def canary_format(canary: str) -> str:
     return fmt
 
 
+def lora_model(model: Any, rank: int = 8, copy_model: bool = True) -> tuple[Any, list[str]]:
+    """(peft model with a fresh LoRA adapter on the attention projections, the adapted module names)."""
+    from peft import LoraConfig, get_peft_model
+
+    base = copy.deepcopy(model) if copy_model else model
+    names = {n.rsplit(".", 1)[-1] for n, _ in base.named_modules()}
+    targets = [t for t in ("q_proj", "k_proj", "v_proj", "o_proj") if t in names] or ["c_attn"]
+    cfg = LoraConfig(r=rank, lora_alpha=2 * rank, lora_dropout=0.0, target_modules=targets, task_type="CAUSAL_LM")
+    return get_peft_model(base, cfg), targets
+
+
 def lora_finetune(model: Any, tokenizer: Any, texts: Sequence[str], steps: int = 100, lr: float = 3e-3,
                   batch_size: int = 8, rank: int = 8, seed: int = 0, copy_model: bool = True,
                   progress: Callable[[int, float], None] | None = None) -> tuple[Any, dict]:
     """LoRA fine-tune (attention projections) a copy of `model` on `texts`; returns (peft model, info)."""
     import torch
-    from peft import LoraConfig, get_peft_model
 
     if not texts:
         raise RedlineError("the fine-tuning corpus is empty")
     torch.manual_seed(seed)
-    base = copy.deepcopy(model) if copy_model else model
-    names = {n.rsplit(".", 1)[-1] for n, _ in base.named_modules()}
-    targets = [t for t in ("q_proj", "k_proj", "v_proj", "o_proj") if t in names] or ["c_attn"]
-    cfg = LoraConfig(r=rank, lora_alpha=2 * rank, lora_dropout=0.0, target_modules=targets, task_type="CAUSAL_LM")
-    peft_model = get_peft_model(base, cfg)
+    peft_model, targets = lora_model(model, rank, copy_model)
     opt = torch.optim.AdamW([p for p in peft_model.parameters() if p.requires_grad], lr=lr)
     rng = random.Random(seed)
     order: list[int] = []

@@ -76,13 +76,66 @@ def _logit_conf(losses: np.ndarray) -> np.ndarray:
 def lira_offline(target_losses: np.ndarray, ref_losses: np.ndarray) -> np.ndarray:
     """Offline LiRA (Carlini et al. 2022): fit a Gaussian to each example's out-of-training statistic
     over reference models (ref_losses: [n_refs, n_examples]) and score the target's one-sided tail."""
-    ref = _logit_conf(np.atleast_2d(ref_losses))
-    if ref.shape[0] < 2:
-        mu, sd = ref[0], np.full(ref.shape[1], np.std(ref[0]) or 1.0)  # one reference: global variance
+    return lira(target_losses, ref_losses)
+
+
+def _gaussian(conf: np.ndarray, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-example mean and sd of `conf` [refs, examples] over the references where `use` is True.
+
+    With fewer than 4 such references an example gets the pooled sd of the examples that have two or
+    more (LiRA's fixed variance, better with few references); one reference overall: the spread across
+    examples."""
+    n = use.sum(0)
+    mu = np.where(n > 0, (conf * use).sum(0) / np.maximum(n, 1), np.nan)
+    dev = np.where(use, conf - mu, 0.0)
+    var = (dev**2).sum(0) / np.maximum(n - 1, 1)
+    pooled_from = n >= 2
+    if pooled_from.any():
+        pooled = float(np.sqrt(np.mean(var[pooled_from])))
     else:
-        mu, sd = ref.mean(0), ref.std(0, ddof=1)
-        sd = np.maximum(sd, np.median(sd) * 0.1 + 1e-6)
-    return sps.norm.logcdf(_logit_conf(target_losses), loc=mu, scale=sd)
+        pooled = float(np.std(conf[use])) if use.sum() > 1 else 1.0
+    pooled = pooled or 1.0
+    sd = np.where(n >= 4, np.sqrt(var), pooled)
+    return mu, np.maximum(sd, pooled * 0.1 + 1e-6)
+
+
+def lira(target_losses: np.ndarray, ref_losses: np.ndarray, ref_in: np.ndarray | None = None) -> np.ndarray:
+    """LiRA per example; higher = more likely a member.
+
+    `ref_losses` [n_refs, n_examples] are the losses under reference models; `ref_in[k, i]` says that
+    reference k was trained on example i (None: none was, the offline setting). An example with both
+    in- and out-references gets the online score, the log-likelihood ratio of its target statistic under
+    the fitted "in" and "out" Gaussians; one with only out-references gets the offline one-sided tail
+    log P(out statistic <= target statistic). The statistic is the logit-scaled confidence exp(-loss).
+    """
+    conf = _logit_conf(np.atleast_2d(ref_losses))
+    x = _logit_conf(target_losses)
+    inside = np.zeros(conf.shape, bool) if ref_in is None else np.atleast_2d(np.asarray(ref_in, bool))
+    if inside.shape != conf.shape:
+        raise RedlineError(f"ref_in has shape {inside.shape}, the reference losses {conf.shape}")
+    if (~inside).sum(0).min() == 0:
+        raise RedlineError("every example needs at least one reference model that was not trained on it")
+    mu_out, sd_out = _gaussian(conf, ~inside)
+    offline = sps.norm.logcdf(x, loc=mu_out, scale=sd_out)
+    if not inside.any():
+        return offline
+    mu_in, sd_in = _gaussian(conf, inside)
+    online = sps.norm.logpdf(x, loc=np.nan_to_num(mu_in), scale=sd_in) - sps.norm.logpdf(x, loc=mu_out, scale=sd_out)
+    return np.where(inside.any(0), online, offline)
+
+
+def per_example_lira(scores: np.ndarray, member: np.ndarray, ref_in: np.ndarray | None, n_refs: int,
+                     target_losses: np.ndarray) -> list[dict]:
+    """One row per example, most member-like first: index within its set, set, score, loss, references used."""
+    n_in = np.zeros(len(scores), int) if ref_in is None else np.asarray(ref_in, bool).sum(0)
+    rows = []
+    counters = {True: 0, False: 0}
+    for i, (sc, m) in enumerate(zip(scores, member, strict=True)):
+        rows.append({"set": "member" if m else "non-member", "index": counters[bool(m)], "lira": float(sc),
+                     "loss": float(target_losses[i]), "refs_in": int(n_in[i]), "refs_out": int(n_refs - n_in[i]),
+                     "mode": "online" if n_in[i] else "offline"})
+        counters[bool(m)] += 1
+    return sorted(rows, key=lambda r: -r["lira"])
 
 
 def rmia(target_losses: np.ndarray, ref_losses: np.ndarray, population_target: np.ndarray,
