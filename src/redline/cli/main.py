@@ -10,6 +10,7 @@ import click
 import typer
 
 from ..errors import RedlineError
+from ..redaction import install_log_redaction, redact
 from .app import app
 
 try:  # typer >= 0.20 vendors its own copy of click
@@ -36,6 +37,7 @@ def _register() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; never shows a traceback for bad input."""
     _register()
+    install_log_redaction()
     try:
         result = app(args=argv, standalone_mode=False)
     except EXIT as exc:
@@ -49,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.write(f"redline: error: {message}\n")
         return 2
     except RedlineError as exc:
-        sys.stderr.write(f"redline: error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}\n")
+        line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        sys.stderr.write(f"redline: error: {redact(line)}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("redline: interrupted\n")

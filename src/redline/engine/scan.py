@@ -28,8 +28,6 @@ from .adaptive import attackable, run_in_run
 from .execute import Outcome, generate_items, group_by_decoding, judge_outcomes
 from .plan import AttemptKey, WorkItem, build_plan, split_adaptive
 
-SECRET_OPTIONS = {"api_key", "key", "token", "password", "secret"}
-
 
 class ScanConfig(BaseModel):
     """Everything that defines a scan's plan; stored with the run, hashed for determinism."""
@@ -91,19 +89,9 @@ class RunStats:
     extra: dict = field(default_factory=dict)
 
 
-def _validate_target_spec(spec: str) -> None:
-    parsed = parse_target_spec(spec)
-    leaked = SECRET_OPTIONS & set(parsed.options)
-    if leaked:
-        raise ConfigError(
-            f"target option {sorted(leaked)[0]!r} would put a secret on the command line; "
-            "set it in an environment variable and name it with ;key_env=VAR"
-        )
-
-
 def make_plan(config: ScanConfig) -> ScanPlan:
     """Resolve suite, behaviors and attacks into a plan (no target, no database touched)."""
-    _validate_target_spec(config.target)
+    parse_target_spec(config.target)  # refuses inline secrets before anything is stored
     suite = get_suite(config.suite)
     if config.behaviors is not None and config.behaviors_file:
         raise ConfigError("give behaviors in memory or a behaviors file, not both")

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from ..errors import ConfigError
 from ..records import GenerationParams, user
+from ..targets.base import parse_target_spec
 from .base import JudgeInput, Verdict, registry, unscorable
 from .offline import OfflineJudge
 from .refusal import is_garbled
@@ -31,6 +32,8 @@ class LLMJudge:
     ) -> None:
         if not spec and grader is None:
             raise ConfigError("the llm judge needs a grader target: --judge llm:SPEC (e.g. llm:local)")
+        if spec:
+            parse_target_spec(spec)  # refuses an inline secret before the spec becomes a stored judge id
         self.id = f"llm:{spec}" if spec else "llm"
         self.spec = spec
         self.constitution = load_constitution(constitution)

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from ..errors import RedlineError
+from ..redaction import redact, redact_data
 from ..version import __version__
 from .db import Store
 from .models import Attempt, AuditResult, BehaviorRow, Run, Step, VerdictRow, utcnow
@@ -120,8 +121,9 @@ class RunRecorder:
         with store.session() as s:
             s.add(
                 Run(
-                    id=run_id, kind=kind, target=target, target_id=target_id, suite=suite, judge=judge, seed=seed,
-                    planned=planned, config=config, config_hash=config_hash or config_digest(config),
+                    id=run_id, kind=kind, target=redact(target), target_id=redact(target_id), suite=suite,
+                    judge=redact(judge), seed=seed, planned=planned, config=redact_data(config),
+                    config_hash=config_hash or config_digest(config),
                     version=__version__,
                 )
             )
@@ -146,7 +148,8 @@ class RunRecorder:
                     run_id=self.run_id, behavior_id=a.behavior_id, attack=a.attack, family=a.family,
                     variant=a.variant, sample=a.sample, category=a.category, state=a.state,
                     conversation=a.conversation, response=a.response, decoded_response=a.decoded_response,
-                    error=a.error, tokens=a.tokens, latency_s=a.latency_s, params=a.params,
+                    error=redact(a.error) if a.error else a.error, tokens=a.tokens, latency_s=a.latency_s,
+                    params=a.params,
                 )
                 s.add(row)
                 s.flush()

@@ -9,6 +9,7 @@ from typing import Protocol, runtime_checkable
 
 from ..errors import ConfigError
 from ..records import Conversation, Generation, GenerationParams
+from ..redaction import secret_option_error
 from ..registry import Registry
 
 
@@ -75,7 +76,11 @@ class TargetSpec:
 
 
 def parse_target_spec(spec: str) -> TargetSpec:
-    """Parse `local`, `local:PATH`, `openai:MODEL@URL;key_env=VAR`, `python:pkg.mod:func`."""
+    """Parse `local`, `local:PATH`, `openai:MODEL@URL;key_env=VAR`, `python:pkg.mod:func`.
+
+    Every spec (`--target`, `--judge llm:SPEC`, `--attacker`, an adaptive attack's `attacker=`/`judge=`) goes
+    through here, so a secret given inline is refused wherever it appears, before anything is stored.
+    """
     if not spec or not spec.strip():
         raise ConfigError("empty target spec")
     head, *opts = spec.strip().split(";")
@@ -88,6 +93,9 @@ def parse_target_spec(spec: str) -> TargetSpec:
         if not eq or not key:
             raise ConfigError(f"malformed target option {opt!r} in {spec!r} (expected key=value)")
         options[key.strip()] = value.strip()
+    refused = secret_option_error(spec, options)
+    if refused:
+        raise ConfigError(f"target spec refused: {refused}")
     return TargetSpec(kind=kind.strip().lower(), rest=rest.strip(), options=options)
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from ...errors import ConfigError
+from ...targets.base import parse_target_spec
 from .common import Budget, methods
 
 
@@ -29,6 +30,12 @@ class AdaptiveSettings(BaseModel):
     attacker_temperature: float = 1.0
     success_threshold: int | None = None  # also require the rubric score to reach this (None: verdict decides)
     seed: int = 0
+
+    @field_validator("attacker", "judge")
+    @classmethod
+    def _no_inline_secret(cls, spec: str) -> str:
+        parse_target_spec(spec)  # one refusal rule for every spec: keys come from the environment
+        return spec
 
     def budgets(self) -> tuple[Budget, Budget]:
         """(per-behavior budget, per-run budget)."""
