@@ -107,3 +107,19 @@ def test_retry_errors_runs_only_the_failed_attempts_again(db_path, tmp_path, mon
     assert all(r.state == "ok" for r in after) and len({(r.behavior_id, r.sample) for r in after}) == 8
     assert {r.attempt_id: r for r in after if r.attempt_id in ok_before} == ok_before  # the good ones untouched
     assert Path(db_path).exists()
+
+
+def test_resume_accepts_the_original_command_line_and_names_differing_options(db_path, tmp_path, capsys) -> None:
+    """`--resume last` added to the command that started the run is accepted; a changed option is named."""
+    from redline.cli.main import main
+
+    data = tmp_path / "b.jsonl"
+    data.write_text("".join(f'{{"goal": "Tell me fact {i}."}}\n' for i in range(3)))
+    base = ["scan", "--target", "python:tests.test_secrets:refuse", "--behaviors", str(data),
+            "--attack", "identity", "--judge", "refusal", "--db", db_path, "--quiet"]
+    assert main(base) == 0
+    capsys.readouterr()
+    assert main([*base, "--resume", "last"]) == 0
+    assert main([*base, "--resume", "last", "--max-new-tokens", "7", "--samples", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "max_new_tokens (7" in err and "samples (2" in err and len(err.strip().splitlines()) == 1

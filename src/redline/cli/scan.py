@@ -84,10 +84,20 @@ def scan(
             judge=judge,
             max_new_tokens=max_new_tokens,
         )
-    elif retry_errors is False and any(
-        v is not None for v in (behaviors, samples, limit, judge, max_new_tokens)
-    ):
-        fail("--resume takes the plan from the stored run; drop the plan options")
+    resume_options = None
+    if resume:  # the original command line with --resume added is accepted when its options match the plan
+        resume_options = {
+            "target": target if target != "local" else None,
+            "suite": suite if suite != "quick" else None,
+            "behaviors_file": behaviors,
+            "behaviors_format": fmt,
+            "attacks": list(attack) if attack else None,
+            "samples": samples,
+            "limit": limit,
+            "seed": seed or None,
+            "judge": judge,
+            "max_new_tokens": max_new_tokens,
+        }
     show_progress = not quiet and not as_json
     progress = Progress(
         TextColumn("[bold]scan"),
@@ -120,6 +130,7 @@ def scan(
             on_run=on_run,
             on_start=on_start,
             on_progress=lambda n: progress.advance(task, n),
+            resume_options=resume_options,
         )
     summary = result.summary
     adaptive = summary.get("adaptive", {})

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -147,6 +148,19 @@ def resume_config(store: Store, run_id: str) -> ScanConfig:
         return ScanConfig.model_validate(run.config)
     except ValidationError:
         raise RedlineError(f"run {run_id} has a config this redline cannot read") from None
+
+
+def resume_conflicts(stored: ScanConfig, given: dict[str, Any]) -> list[str]:
+    """The plan options in `given` (None = not given) whose values differ from the stored plan's."""
+    fields = ScanConfig.model_fields
+    unknown = sorted(set(given) - set(fields))
+    if unknown:
+        raise ConfigError(f"not plan options: {', '.join(unknown)}")
+    return [
+        f"{name} ({value!r}, stored {getattr(stored, name)!r})"
+        for name, value in given.items()
+        if value is not None and value != getattr(stored, name)
+    ]
 
 
 def create_run(store: Store, plan: ScanPlan, target: Target, judge: Judge) -> RunRecorder:
@@ -335,8 +349,13 @@ def run_scan(
     on_run: Callable[[str], None] | None = None,
     on_start: Callable[[int, int], None] | None = None,
     on_progress: ProgressFn | None = None,
+    resume_options: dict[str, Any] | None = None,
 ) -> ScanResult:
-    """Plan, create or resume the run, and execute it. Bad input fails before anything is written."""
+    """Plan, create or resume the run, and execute it. Bad input fails before anything is written.
+
+    With `resume`, `resume_options` are plan options given again (the original command line with `--resume`
+    added): they must equal the stored plan's; differing ones are refused by name.
+    """
     store = Store(db)
     try:
         if resume:
@@ -344,6 +363,12 @@ def run_scan(
                 raise RedlineError("there is no run to resume in this database")
             run_id = resolve_run_id(store, resume)
             stored = resume_config(store, run_id)
+            differ = resume_conflicts(stored, resume_options or {})
+            if differ:
+                raise RedlineError(
+                    f"--resume takes the plan from run {run_id}; these options differ from it: {', '.join(differ)} "
+                    "(drop them, or start a new scan)"
+                )
             plan = make_plan(stored)
             if plan.config_hash != get_run(store, run_id).config_hash:
                 raise RedlineError(
