@@ -19,8 +19,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console(stderr=False)
-err_console = Console(stderr=True)
+# on a terminal rich fits tables to the window; piped or redirected, lines are never wrapped or cut, so
+# `redline list suites | grep standard` finds the row (use --json for machines)
+PLAIN_WIDTH = 100_000
+console = Console(stderr=False, width=None if sys.stdout.isatty() else PLAIN_WIDTH)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else PLAIN_WIDTH)
 
 JUDGE_HELP = "Read the verdicts of this judge (default: the run's own); `redline rejudge` stores others"
 RUN_HELP = "Run id, unique prefix, or 'last' (the newest scan)"

@@ -122,8 +122,9 @@ def attack(
     def on_behavior(o: BehaviorOutcome) -> None:
         if talk:
             hit = f"  budget hit: {o.budget_hit}" if o.budget_hit else ""
+            score = "-" if o.score is None else f"{o.score:.1f}"
             err_console.print(
-                f"  {o.behavior_id}: {'SUCCESS' if o.success else 'no success'}  score {o.score}  "
+                f"  {o.behavior_id}: {'SUCCESS' if o.success else 'no success'}  score {score}  "
                 f"queries {o.queries}{hit}"
             )
 
