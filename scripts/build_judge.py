@@ -33,7 +33,8 @@ from redline.judges.sources import (
 )
 
 OUT = DATA / "offline_judge.npz"
-DEFAULT_DATA = os.environ.get("REDLINE_JUDGE_DATA", "/work/shared/judge-data")
+# the public files lie in shared/ beside the repository (never copied into it)
+DEFAULT_DATA = os.environ.get("REDLINE_JUDGE_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "judge-data"))
 
 
 def save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
