@@ -62,24 +62,31 @@ def _shared_params(items: list[WorkItem]) -> GenerationParams:
     return items[0].params
 
 
-def judge_outcomes(judge: Judge, outcomes: list[Outcome]) -> None:
-    """Attach verdicts to successful generations; a judge failure makes them `unscorable`."""
-    scored = [o for o in outcomes if o.generation.ok]
-    if not scored:
-        return
-    inputs = [
-        JudgeInput(o.item.behavior, o.decoded or o.generation.text, o.transcript, o.earlier_replies)
-        for o in scored
-    ]
+def judge_inputs(judge: Judge, inputs: list[JudgeInput]) -> list[Verdict]:
+    """The judge's verdicts, keyed by `judge.id` (the run's verdict set) with `success` set; a judge failure
+    makes the whole batch `unscorable`, never lost."""
+    if not inputs:
+        return []
     try:
         verdicts = judge.judge(inputs)
         if len(verdicts) != len(inputs):
             raise RuntimeError("judge returned a wrong number of verdicts")
     except Exception as exc:  # noqa: BLE001 - a broken judge must not lose attempts
         verdicts = [unscorable(judge.id, f"judge error: {type(exc).__name__}: {exc}") for _ in inputs]
-    for o, v in zip(scored, verdicts, strict=True):
-        v.judge = v.judge or judge.id
-        v.success = attack_success(o.item.behavior, v)
+    for x, v in zip(inputs, verdicts, strict=True):
+        v.judge = judge.id
+        v.success = attack_success(x.behavior, v)
+    return verdicts
+
+
+def judge_outcomes(judge: Judge, outcomes: list[Outcome]) -> None:
+    """Attach verdicts to successful generations (`judge_inputs`)."""
+    scored = [o for o in outcomes if o.generation.ok]
+    inputs = [
+        JudgeInput(o.item.behavior, o.decoded or o.generation.text, o.transcript, o.earlier_replies)
+        for o in scored
+    ]
+    for o, v in zip(scored, judge_inputs(judge, inputs), strict=True):
         o.verdict = v
 
 

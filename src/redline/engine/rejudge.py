@@ -13,13 +13,14 @@ from dataclasses import dataclass
 
 from ..attacks.base import create_attack
 from ..errors import RedlineError
-from ..judges.base import Judge, JudgeInput, attack_success, create_judge, unscorable
+from ..judges.base import Judge, JudgeInput, create_judge
 from ..probes.behavior import Behavior
 from ..records import conversation_from_dicts
 from ..store.db import Store
 from ..store.models import Attempt
 from ..store.queries import attempts_without_verdict, get_run, resolve_run_id, stored_behaviors
 from ..store.recorder import NewVerdict, RunRecorder
+from .execute import judge_inputs
 
 
 @dataclass
@@ -52,20 +53,6 @@ def _input(a: Attempt, behavior: Behavior) -> JudgeInput:
     return JudgeInput(behavior, a.decoded_response or a.response, transcript, earlier)
 
 
-def _verdicts(judge: Judge, inputs: list[JudgeInput]) -> list[NewVerdict]:
-    try:
-        verdicts = judge.judge(inputs)
-        if len(verdicts) != len(inputs):
-            raise RuntimeError("judge returned a wrong number of verdicts")
-    except Exception as exc:  # noqa: BLE001 - a broken judge marks the batch unscorable, like a scan does
-        verdicts = [unscorable(judge.id, f"judge error: {type(exc).__name__}: {exc}") for _ in inputs]
-    out = []
-    for x, v in zip(inputs, verdicts, strict=True):
-        v.judge = judge.id
-        out.append(NewVerdict.of(v, success=attack_success(x.behavior, v)))
-    return out
-
-
 def rejudge(
     store: Store,
     run_ref: str,
@@ -89,7 +76,7 @@ def rejudge(
     for start in range(0, len(pending), max(1, batch_size)):
         batch = inputs[start : start + batch_size]
         ids = [a.id for a in pending[start : start + batch_size]]
-        recorder.record_verdicts(zip(ids, _verdicts(judge, batch), strict=True))
+        recorder.record_verdicts(zip(ids, map(NewVerdict.of, judge_inputs(judge, batch)), strict=True))
         if on_progress:
             on_progress(len(batch))
     return RejudgeResult(run_id, judge.id, len(pending))
