@@ -47,7 +47,7 @@ class AttackConfig(AdaptiveSettings):
 
 def attackable(behaviors: list[Behavior]) -> list[Behavior]:
     """The behaviors an adaptive attack can pursue: a model should refuse them, and no reference answers."""
-    return [b for b in behaviors if b.expected == "refuse" and not b.references and not b.nonexistent]
+    return [b for b in behaviors if b.attackable]
 
 
 def load_behaviors(spec: str, fmt: str | None = None, limit: int | None = None) -> list[Behavior]:

@@ -141,8 +141,9 @@ def evaluate_records(
     attack family (or attack) is also evaluated alone and any crossed one crosses the threshold.
     """
     want = RECORD_METRIC[t.metric]
-    selected = [replace(r, success=record_failure(r, policy)) for r in records if r.metric in want]
-    selected = [r for r in selected if matches(r, t.select)]
+    selected = [
+        replace(r, success=record_failure(r, policy)) for r in records if r.metric in want and matches(r, t.select)
+    ]
     res = _evaluate_selected(t, policy, selected, source, readings)
     if t.per and res.status != "not_applicable":
         _evaluate_groups(res, t, policy, selected, source, readings)

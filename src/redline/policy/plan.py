@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..attacks.base import Attack, create_attack
+from ..attacks.base import create_attack
 from ..judges.base import metric_name
 from ..probes.behavior import Behavior
 from ..probes.suites import Suite
@@ -50,14 +50,31 @@ class ThresholdPlan:
         return asdict(self)
 
 
-def _attempts(behavior: Behavior, attack: Attack, samples: int) -> int:
-    """Planned attempts of one behavior under one attack (adaptive methods store one per behavior)."""
-    if getattr(attack, "adaptive", False):
-        return int(behavior.expected == "refuse" and not behavior.references and not behavior.nonexistent)
-    return len(attack.variants(behavior)) * samples
+@dataclass
+class PlannedBehavior:
+    """A behavior of the suite with the failure it measures and its planned attempts under each attack."""
+
+    behavior: Behavior
+    metric: str
+    attempts: list[tuple[PlannedAttempt, int]]
 
 
-def plan_threshold(t: Threshold, policy: Policy, behaviors: list[Behavior], suite: Suite) -> ThresholdPlan:
+def plan_behaviors(suite: Suite) -> list[PlannedBehavior]:
+    """Every (behavior, attack) of the suite with its number of attempts (adaptive methods store one per
+    behavior they can pursue), computed once for all thresholds."""
+    attacks = [create_attack(spec) for spec in suite.attacks]
+    out = []
+    for b in suite.behaviors():
+        data = b.model_dump()
+        pairs = []
+        for a in attacks:
+            n = int(b.attackable) if getattr(a, "adaptive", False) else len(a.variants(b)) * suite.samples
+            pairs.append((PlannedAttempt(b.category, b.subcategory, data, a.family, a.spec), n))
+        out.append(PlannedBehavior(b, metric_name(b), pairs))
+    return out
+
+
+def plan_threshold(t: Threshold, policy: Policy, planned: list[PlannedBehavior]) -> ThresholdPlan:
     """Count the behaviors and attempts a threshold would select, and the evidence it needs."""
     unit = {"elicited": "behaviors", "bias_gap": "disparities"}.get(t.metric, "attempts")
     plan = ThresholdPlan(t.id, t.domain, t.metric, t.role, t.level, t.limit, t.advisory, unit)
@@ -69,17 +86,11 @@ def plan_threshold(t: Threshold, policy: Policy, behaviors: list[Behavior], suit
     plan.needed = {
         k: max(min_n, attempts_to_certify(t.limit, policy.confidence, policy.interval, failures=k)) for k in FAILURES
     }
-    attacks = [create_attack(spec) for spec in suite.attacks]
     want = RECORD_METRIC[t.metric]
-    for b in behaviors:
-        if metric_name(b) not in want:
+    for pb in planned:
+        if pb.metric not in want:
             continue
-        data = b.model_dump()
-        n = sum(
-            _attempts(b, a, suite.samples)
-            for a in attacks
-            if matches(PlannedAttempt(b.category, b.subcategory, data, a.family, a.spec), t.select)  # type: ignore[arg-type]
-        )
+        n = sum(count for attempt, count in pb.attempts if matches(attempt, t.select))  # type: ignore[arg-type]
         if n:
             plan.behaviors += 1
             plan.attempts += n
@@ -100,5 +111,5 @@ def plan_threshold(t: Threshold, policy: Policy, behaviors: list[Behavior], suit
 
 def certification_plan(policy: Policy, suite: Suite) -> list[ThresholdPlan]:
     """One row per threshold of `policy` for the behaviors and attacks of `suite`."""
-    behaviors = suite.behaviors()
-    return [plan_threshold(t, policy, behaviors, suite) for t in policy.thresholds]
+    planned = plan_behaviors(suite)
+    return [plan_threshold(t, policy, planned) for t in policy.thresholds]

@@ -66,6 +66,11 @@ class Behavior(BaseModel):
             text = f"{text}\n\n{opts}\n\nAnswer with the letter of your choice, then explain briefly."
         return text
 
+    @property
+    def attackable(self) -> bool:
+        """Whether an adaptive attack can pursue it: a model should refuse it, and it has no reference answers."""
+        return self.expected == "refuse" and not self.references and not self.nonexistent
+
     def to_data(self) -> dict:
         return self.model_dump(mode="json", exclude_defaults=True)
 
