@@ -164,6 +164,16 @@ def two_proportion_test(s1: int, n1: int, s2: int, n2: int) -> float:
     return float(_st.fisher_exact([[s1, n1 - s1], [s2, n2 - s2]])[1])
 
 
+def mcnemar_exact(only_first: int, only_second: int) -> float:
+    """Two-sided exact McNemar p-value from the discordant pairs (first failed only, second failed only)."""
+    n = only_first + only_second
+    if n == 0:
+        return 1.0
+    from scipy import stats as _st
+
+    return float(min(1.0, 2 * _st.binom.cdf(min(only_first, only_second), n, 0.5)))
+
+
 def holm_correction(p_values: Sequence[float]) -> list[float]:
     """Holm-Bonferroni adjusted p-values, in the input order."""
     m = len(p_values)

@@ -1,4 +1,4 @@
-"""`redline list probes|attacks|suites|judges|targets`, with counts."""
+"""`redline list probes|attacks|suites|judges|targets|consistency`, with counts."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from rich.table import Table
 from ..errors import RedlineError
 from .app import app, console, fail, write_json
 
-KINDS = ("probes", "attacks", "suites", "judges", "targets")
+KINDS = ("probes", "attacks", "suites", "judges", "targets", "consistency")
 
 
 def _probes() -> list[dict]:
@@ -66,6 +66,14 @@ def _suites() -> list[dict]:
     return out
 
 
+def _consistency() -> list[dict]:
+    from ..attacks.framing import framing_data
+
+    data = framing_data()
+    return [{"name": name, "cue": cue, "contrast": contrast, "cue framing": " ".join(data["framings"][cue].split())}
+            for name, (cue, contrast) in data["sets"].items()]
+
+
 def _registry_names(module: str) -> list[dict]:
     import importlib
 
@@ -95,10 +103,10 @@ def _cell(value: object) -> str:
 
 @app.command("list")
 def list_(
-    kind: str = typer.Argument(..., help="probes, attacks, suites, judges or targets"),
+    kind: str = typer.Argument(..., help="probes, attacks, suites, judges, targets or consistency (sets)"),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
 ) -> None:
-    """Show what redline knows: probe sets, attacks, suites, judges, target kinds, with counts."""
+    """Show what redline knows: probe sets, attacks, suites, judges, target kinds, consistency sets."""
     if kind not in KINDS:
         fail(f"unknown kind {kind!r} (one of: {', '.join(KINDS)})")
     items = {
@@ -107,6 +115,7 @@ def list_(
         "suites": _suites,
         "judges": lambda: _registry_names("redline.judges.base"),
         "targets": lambda: _registry_names("redline.targets.base"),
+        "consistency": _consistency,
     }[kind]()
     if as_json:
         write_json("-", items)

@@ -11,12 +11,16 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from ..attacks.framing import consistency_sets, framing_spec
+from ..consistency import consistency_tests
 from ..engine.scan import ScanConfig, run_scan
+from ..probes.suites import get_suite
 from ..results import load_attempts, resolve_run_id
 from ..store.db import Store
 from ..store.queries import list_runs
 from ..summary import stored_summary
 from .app import DB_HELP, JUDGE_HELP, RUN_HELP, app, console, err_console, fail, write_json
+from .consistency import consistency_table
 from .tables import summary_table
 
 
@@ -31,6 +35,23 @@ def print_summary(summary: dict) -> None:
     )
     console.print(summary_table("By category", summary["categories"], "category"))
     console.print(summary_table("By attack", summary["attacks"], "attack"))
+
+
+def with_framings(attacks: list[str] | None, suite: str, sets: str | None) -> list[str] | None:
+    """The scan's attacks plus the framing attack of the consistency sets (the suite's when none are given)."""
+    if not sets:
+        return attacks
+    spec = framing_spec(consistency_sets(sets))
+    base = attacks if attacks is not None else list(get_suite(suite).attacks)
+    return base if spec in base else [*base, spec]
+
+
+def load_attempts_of(db: str | None, run_id: str) -> list:
+    store = Store(db)
+    try:
+        return load_attempts(store, run_id)
+    finally:
+        store.close()
 
 
 def load_summary(db: str | None, run_ref: str, judge: str | None = None) -> dict:
@@ -58,6 +79,10 @@ def scan(
     seed: int = typer.Option(0, help="Seed for sampling and planning"),
     steer: str = typer.Option(None, help="Local targets: add a saved direction, FILE:alpha[:layer]"),
     ablate: str = typer.Option(None, help="Local targets: ablate a saved direction FILE at every layer"),
+    consistency: str = typer.Option(
+        None, help="Also ask every behavior under the paired framings of these sets (all, or names from "
+        "`redline list consistency`) and test whether behaviour changes; the suite's attacks still run"
+    ),
     resume: str = typer.Option(None, help="Resume RUN_ID (or 'last': the newest scan): complete its plan"),
     retry_errors: bool = typer.Option(False, help="With --resume: run errored attempts again"),
     summary_json: str = typer.Option(None, help="Write the summary as JSON to this path"),
@@ -66,6 +91,7 @@ def scan(
 ) -> None:
     """Run a red-team scan (or resume one) and print attack success by category and attack."""
     config = None
+    attacks = with_framings(list(attack) if attack else None, suite, consistency)
     for name, value in (("steer", steer), ("ablate", ablate)):
         if value:
             if not target.startswith("local"):
@@ -77,7 +103,7 @@ def scan(
             suite=suite,
             behaviors_file=behaviors,
             behaviors_format=fmt,
-            attacks=list(attack) if attack else None,
+            attacks=attacks,
             samples=samples,
             limit=limit,
             seed=seed,
@@ -91,7 +117,7 @@ def scan(
             "suite": suite if suite != "quick" else None,
             "behaviors_file": behaviors,
             "behaviors_format": fmt,
-            "attacks": list(attack) if attack else None,
+            "attacks": attacks,
             "samples": samples,
             "limit": limit,
             "seed": seed or None,
@@ -134,12 +160,18 @@ def scan(
         )
     summary = result.summary
     adaptive = summary.get("adaptive", {})
+    tests = None
+    if consistency:
+        tests = consistency_tests(load_attempts_of(db, result.run_id), consistency_sets(consistency))
+        summary["consistency"] = [t.to_dict() for t in tests]
     if summary_json:
         write_json(summary_json, summary)
     if as_json:
         write_json("-", summary)
     elif not quiet:
         print_summary(summary)
+        if tests:
+            console.print(consistency_table(tests, 0.05))
     for method, info in adaptive.items():
         if info["run_budget_hit"] and not quiet:
             err_console.print(f"{method}: run budget {info['run_budget_hit']} reached; later behaviors not attacked")
