@@ -18,13 +18,14 @@ if TYPE_CHECKING:
 
 def scan(target: str = "local", suite: str = "quick", db: str | None = None, **options: Any) -> ScanResult:
     """Run a scan and return its run id, counts and the summary `redline scan` prints (`result.summary`);
-    options are the fields of `ScanConfig` (`behaviors=[Behavior(...)]` scans behaviors held in memory)."""
+    options are the fields of `ScanConfig` (`behaviors=[Behavior(...)]` scans behaviors held in memory) and how it
+    runs: `batch_size`, `concurrency`, `executor="ray"` with `replicas` and `ray_address`."""
     from .engine.scan import ScanConfig, run_scan
 
-    batch_size = options.pop("batch_size", 32)
-    concurrency = options.pop("concurrency", None)
+    how = ("batch_size", "concurrency", "executor", "replicas", "ray_address")
+    run = {k: options.pop(k) for k in how if k in options}
     config = ScanConfig(target=target, suite=suite, **options)
-    return run_scan(config, db=db, batch_size=batch_size, concurrency=concurrency)
+    return run_scan(config, db=db, **run)
 
 
 __all__ = ["__version__", "scan"]

@@ -18,15 +18,24 @@ KEY_PATTERN = re.compile(
     r"|(?<=Bearer )[A-Za-z0-9._\-]{12,}"
 )
 REDACTED = "[redacted]"
+_LITERALS: set[str] = set()  # secrets known by value (a cluster token read from its file), not by shape
+
+
+def add_secret(value: str) -> None:
+    """Redact this exact value everywhere from now on (values shorter than 12 characters are ignored)."""
+    if len(value) >= 12:
+        _LITERALS.add(value)
 
 
 def looks_like_secret(text: str) -> bool:
-    """Whether `text` contains something shaped like an API key or token."""
-    return bool(KEY_PATTERN.search(text))
+    """Whether `text` contains something shaped like an API key or token, or a known secret."""
+    return bool(KEY_PATTERN.search(text)) or any(v in text for v in _LITERALS)
 
 
 def redact(text: str) -> str:
-    """`text` with every key-shaped substring replaced by `[redacted]`."""
+    """`text` with every key-shaped substring and every known secret replaced by `[redacted]`."""
+    for value in _LITERALS:
+        text = text.replace(value, REDACTED)
     return KEY_PATTERN.sub(REDACTED, text)
 
 

@@ -76,6 +76,10 @@ def scan(
     batch_size: int = typer.Option(32, min=1, help="Batch size for local targets"),
     concurrency: int = typer.Option(None, min=1, help="Requests in flight for remote targets"),
     max_new_tokens: int = typer.Option(None, min=1, help="Token budget per reply"),
+    executor: str = typer.Option("inprocess", help="inprocess, or ray: batches run on target replicas (Ray actors)"),
+    replicas: int = typer.Option(1, min=1, help="With --executor ray: target replicas (one model load each)"),
+    ray_address: str = typer.Option(None, help="With --executor ray: join this cluster (auto, HOST:PORT); "
+                                    "default: start a local one"),
     seed: int = typer.Option(0, help="Seed for sampling and planning"),
     steer: str = typer.Option(None, help="Local targets: add a saved direction, FILE:alpha[:layer]"),
     ablate: str = typer.Option(None, help="Local targets: ablate a saved direction FILE at every layer"),
@@ -157,6 +161,9 @@ def scan(
             on_start=on_start,
             on_progress=lambda n: progress.advance(task, n),
             resume_options=resume_options,
+            executor=executor,
+            replicas=replicas,
+            ray_address=ray_address,
         )
     summary = result.summary
     adaptive = summary.get("adaptive", {})

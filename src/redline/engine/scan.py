@@ -7,7 +7,7 @@ import json
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,8 @@ from ..targets.base import Target, create_target, parse_target_spec
 from .adaptive import attackable, run_in_run
 from .execute import Outcome, generate_items, group_by_decoding, judge_outcomes
 from .plan import AttemptKey, WorkItem, build_plan, split_adaptive
+
+EXECUTORS = ("inprocess", "ray")
 
 
 class ScanConfig(BaseModel):
@@ -231,6 +233,25 @@ class _StopFlag:
             signal.signal(sig, handler)  # type: ignore[arg-type]
 
 
+def plan_batches(pending: list[WorkItem], batch_size: int) -> list[list[WorkItem]]:
+    """Batches of items sharing decoding settings, shortest prompts first (least padding); every executor
+    runs these same batches, so a Ray-executed scan generates exactly what the in-process one does."""
+    chunk = max(1, batch_size)
+    batches: list[list[WorkItem]] = []
+    for group in group_by_decoding(pending):
+        group.sort(key=lambda it: sum(len(m.content) for m in it.variant.conversation))
+        batches += [group[i : i + chunk] for i in range(0, len(group), chunk)]
+    return batches
+
+
+def iter_outcomes(target: Target, batches: list[list[WorkItem]]) -> Iterator[list[Outcome]]:
+    """Generated batches: fanned out when the target is a pool of replicas (`map_batches`), else in order."""
+    fan_out = getattr(target, "map_batches", None)
+    if fan_out is not None:
+        return fan_out(batches)
+    return (generate_items(target, batch) for batch in batches)
+
+
 def execute(
     recorder: RunRecorder,
     plan: ScanPlan,
@@ -251,15 +272,11 @@ def execute(
     if on_start:
         on_start(plan.planned, stats.already_done)
     recorder.set_status("running")
-    chunk = max(1, batch_size)
     start = time.perf_counter()
     with _StopFlag() as flag:
-        for group in group_by_decoding(pending):
-            group.sort(key=lambda it: sum(len(m.content) for m in it.variant.conversation))
-            for i in range(0, len(group), chunk):
-                if flag.stop:
-                    break
-                outcomes = generate_items(target, group[i : i + chunk])
+        results = iter_outcomes(target, plan_batches(pending, batch_size))
+        try:
+            for outcomes in results:
                 judge_outcomes(judge, outcomes)
                 recorder.record(new_attempt(o) for o in outcomes)
                 stats.executed += len(outcomes)
@@ -267,8 +284,12 @@ def execute(
                 stats.generated_tokens += sum(o.generation.tokens for o in outcomes if o.generation.ok)
                 if on_progress:
                     on_progress(len(outcomes))
-            if flag.stop:
-                break
+                if flag.stop:
+                    break
+        finally:
+            close = getattr(results, "close", None)
+            if close:
+                close()
         stats.interrupted = flag.stop
     if plan.adaptive and not stats.interrupted:
         try:
@@ -350,13 +371,22 @@ def run_scan(
     on_start: Callable[[int, int], None] | None = None,
     on_progress: ProgressFn | None = None,
     resume_options: dict[str, Any] | None = None,
+    executor: str = "inprocess",
+    replicas: int = 1,
+    ray_address: str | None = None,
 ) -> ScanResult:
     """Plan, create or resume the run, and execute it. Bad input fails before anything is written.
 
     With `resume`, `resume_options` are plan options given again (the original command line with `--resume`
-    added): they must equal the stored plan's; differing ones are refused by name.
+    added): they must equal the stored plan's; differing ones are refused by name. `executor="ray"` runs the
+    batches on `replicas` Ray actors (a local cluster, or the one at `ray_address`); results are the same.
     """
+    if executor not in EXECUTORS:
+        raise ConfigError(f"unknown executor {executor!r} (one of: {', '.join(EXECUTORS)})")
+    if executor != "ray" and (replicas != 1 or ray_address):
+        raise ConfigError("--replicas and --ray-address need --executor ray")
     store = Store(db)
+    pool = None
     try:
         if resume:
             if resume == "last" and not list_runs(store, "scan"):
@@ -380,7 +410,12 @@ def run_scan(
         judge = create_judge(plan.judge_spec or None)
         if target is None:
             options = {"batch_size": batch_size, "concurrency": concurrency}
-            target = create_target(plan.config.target, **options)
+            if executor == "ray":
+                from .ray_executor import RayTargetPool
+
+                target = pool = RayTargetPool(plan.config.target, options, replicas, ray_address)
+            else:
+                target = create_target(plan.config.target, **options)
         if resume:
             recorder = RunRecorder.open(store, run_id)
             if retry_errors:
@@ -395,4 +430,6 @@ def run_scan(
         )
         return ScanResult(run_id, stats, bool(resume), scan_summary(store, run_id, stats))
     finally:
+        if pool is not None:
+            pool.close()
         store.close()
