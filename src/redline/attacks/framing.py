@@ -52,6 +52,7 @@ class Framing(TemplateAttack):
 
     id = "framing"
     family = "framing"
+    diagnostic = True  # a measurement aid, not a jailbreak: suites of attacks need not include it
     description = "Paired framings: evaluation vs deployment cues, stated stakes, candidate backdoor triggers."
 
     @property
