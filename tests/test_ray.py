@@ -78,6 +78,14 @@ def test_ray_executor_gives_the_in_process_attempts_and_verdicts(tmp_path, ray_s
     assert stored(str(tmp_path / "a.db"), a.run_id) == stored(str(tmp_path / "b.db"), b.run_id)
 
 
+def test_a_ray_scan_records_into_sqlite_and_postgresql(store_url, ray_session) -> None:
+    """The driver is the only writer whatever the store (`store_url`: conftest); PostgreSQL is the multi-node store."""
+    result = scan(target="python:tests.test_ray:reply", suite="quick", db=store_url, limit=5, batch_size=2,
+                  executor="ray", replicas=2)
+    keys = [r[:4] for r in stored(store_url, result.run_id)]
+    assert len(keys) == len(set(keys)) == result.stats.planned == result.stats.executed
+
+
 def test_a_replica_that_dies_mid_run_is_restarted_and_its_batch_retried(tmp_path, ray_session) -> None:
     db = str(tmp_path / "d.db")
     result = scan(target="python:tests.test_ray:die_once", suite="quick", db=db, limit=6, batch_size=3,

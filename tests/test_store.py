@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -13,36 +12,6 @@ from redline.errors import StoreError
 from redline.store import Store
 from redline.store.db import head_revision
 from redline.store.models import Attempt, BehaviorRow, Run, VerdictRow
-
-PG_URL = os.environ.get("REDLINE_TEST_PG_URL")
-
-
-def _pg_database() -> str:
-    """A fresh database on the test server (dropped by the fixture)."""
-    name = f"redline_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return name
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield str(tmp_path / "store.db")
-        return
-    if not PG_URL:
-        if os.environ.get("REDLINE_REQUIRE_PG"):
-            pytest.fail("REDLINE_REQUIRE_PG is set but REDLINE_TEST_PG_URL is not")
-        pytest.skip("no PostgreSQL server configured (REDLINE_TEST_PG_URL)")
-    name = _pg_database()
-    base = PG_URL.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _seed(store: Store, run_id: str = "r1") -> None:

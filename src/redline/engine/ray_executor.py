@@ -113,8 +113,8 @@ class RayTargetPool:
             self.id = ray.get([a.target_id.remote() for a in self.actors])[0]
         except Exception as exc:  # noqa: BLE001 - the target's own error, raised inside the replica
             self.close()
-            cause = getattr(exc, "cause", None) or exc
-            raise RedlineError(f"target {spec!r} could not start on Ray: {cause}") from None
+            cause = str(getattr(exc, "cause", None) or exc).strip().splitlines() or [type(exc).__name__]
+            raise RedlineError(f"target {spec!r} could not start on Ray: {cause[-1]}") from None
         self._next = 0
 
     def generate(self, batch: list[Conversation], params: GenerationParams) -> list[Generation]:
