@@ -34,13 +34,13 @@ def decoded_views(text: str) -> dict[str, str]:
     for name, decoded in (
         ("base64", c.decode_runs(text, c._B64_RUN, c.b64_decode)),
         ("hex", c.decode_hex_reply(text)),
-        ("morse", c.decode_morse_reply(text)),
+        ("morse", "\n".join(c.decode_morse_reply(line) for line in text.split("\n"))),
     ):
         if decoded != text:
             views[name] = decoded
     if _ENCODING_HINT.search(text):  # rot13, leetspeak and reversal only when the text asks for a decoding
         for name, decoder in (("rot13", c.rot13), ("leetspeak", c.leet_decode), ("reversed", c.reverse)):
-            decoded = c.decode_if_better(text, decoder)
+            decoded = "\n".join(c.decode_if_better(line, decoder) for line in text.split("\n"))  # per line
             if decoded != text:
                 views[name] = decoded
     return views
