@@ -156,7 +156,8 @@ def injection_markers(messages: list[dict[str, str]]) -> list[str]:
 
 _CANDIDATE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_!#$%&*+\-]{4,}[A-Za-z0-9#!]")
 _QUOTED_AFTER = re.compile(
-    r"\b(?:password|passphrase|phrase|code|key|token|secret|pin)\b[^.:\n]{0,30}?(?:is|:)\s*\"?([A-Z][A-Z ]{3,40}[A-Z])(?![-\w])"
+    r"\b(?:password|passphrase|phrase|code|key|token|secret|pin)\b[^.:\n]{0,30}?(?:is|:)\s*\"?"
+    r"([A-Z][A-Z ]{3,40}[A-Z])(?![-\w])"
 )
 
 
