@@ -50,6 +50,7 @@ class Check:
     decisions: list[Decision] = field(default_factory=list)
     blocked_by: str | None = None
     goal: str = ""  # the request as the rails read it (the most harmful view), for the output rails
+    conversation: str = ""  # the conversation id (given, or derived from the conversation)
 
     @property
     def blocked(self) -> bool:
@@ -131,7 +132,7 @@ class Guard:
             return check
         pattern = r.jailbreak_patterns(messages)
         views = r.request_views(users[-1], pattern)
-        conv_id = conv_id or conversation_key(messages)
+        conv_id = check.conversation = conv_id or conversation_key(messages)
         run_conv = self.policy.conversation.action != "allow"
         unseen = self.tracker.unseen(conv_id, users) if run_conv else 0
         earlier = users[len(users) - unseen : -1] if unseen > 1 else []  # unseen earlier turns, plain text only
@@ -166,7 +167,7 @@ class Guard:
 
     # --- output -------------------------------------------------------------------------------------------
 
-    def check_output(self, goal: str, reply: str, messages: list[dict[str, str]], final: bool = True) -> Check:
+    def check_output(self, goal: str, reply: str, messages: list[dict[str, str]]) -> Check:
         """Content harm of the reply, system-prompt and secret leaks, PII (redacted in `Check.text`)."""
         rails = self.policy.rails
         check = Check(text=reply, goal=goal)
@@ -242,8 +243,8 @@ class StreamCheck:
 
     def _release(self, final: bool) -> str:
         self.checked = len(self.raw)
-        check = self.guard.check_output(self.goal, self.raw, self.messages, final=final)
-        self.decisions = [d for d in check.decisions]
+        check = self.guard.check_output(self.goal, self.raw, self.messages)
+        self.decisions = list(check.decisions)
         if check.blocked:
             self.blocked_by = check.blocked_by
             return ""

@@ -71,7 +71,7 @@ def create_guard_app(guard: Guard, upstream: Target, model_name: str = "redline-
         rid = guard.new_request_id()
         conversation = [Message(m["role"], m["content"]) for m in msgs]  # type: ignore[arg-type]
         check = await asyncio.to_thread(guard.check_input, msgs, conv_id)
-        guard.log.write(rid, conv_id or "", "input", check.decisions)
+        guard.log.write(rid, check.conversation, "input", check.decisions)
         headers = {"X-Guard-Request-Id": rid}
         if check.blocked:
             headers["X-Guard-Blocked-By"] = check.blocked_by or ""
@@ -81,7 +81,7 @@ def create_guard_app(guard: Guard, upstream: Target, model_name: str = "redline-
                 return StreamingResponse(iter(events), media_type="text/event-stream", headers=headers)
             return JSONResponse(completion(rid, policy.refusal, "content_filter"), headers=headers)
         if body.get("stream"):
-            return StreamingResponse(_stream(rid, msgs, conversation, params, check.goal, conv_id),
+            return StreamingResponse(_stream(rid, msgs, conversation, params, check.goal, check.conversation),
                                      media_type="text/event-stream", headers=headers)
         async with slots:
             try:
@@ -95,7 +95,7 @@ def create_guard_app(guard: Guard, upstream: Target, model_name: str = "redline-
                 return JSONResponse({"error": {"message": f"upstream error: {type(exc).__name__}"}},
                                     status_code=502, headers=headers)
         out = await asyncio.to_thread(guard.check_output, check.goal, text, msgs)
-        guard.log.write(rid, conv_id or "", "output", out.decisions)
+        guard.log.write(rid, check.conversation, "output", out.decisions)
         if out.blocked:
             headers["X-Guard-Blocked-By"] = out.blocked_by or ""
         return JSONResponse(completion(rid, out.text, "content_filter" if out.blocked else "stop"), headers=headers)
@@ -138,7 +138,7 @@ def create_guard_app(guard: Guard, upstream: Target, model_name: str = "redline-
             rest = await asyncio.to_thread(sc.finish)
             if rest:
                 yield chunk(rid, {"content": rest})
-        guard.log.write(rid, conv_id or "", "output", sc.decisions)
+        guard.log.write(rid, conv_id, "output", sc.decisions)
         if sc.blocked_by:
             yield chunk(rid, {"content": ("\n\n" if sc.sent else "") + policy.refusal}, "content_filter")
         else:
