@@ -61,6 +61,7 @@ PERSONA = re.compile(
 _SHOT = re.compile(r"(?im)^\s*(?:user|human|q|question)\s*:.*\n(?:.*\n){0,6}?\s*(?:assistant|ai|a|answer)\s*:")
 _ASSIGN = re.compile(r"""(?m)^\s*([A-Za-z_]\w{0,8})\s*=\s*(["'])(.*?)\2\s*$""")
 MANY_SHOT_MIN = 4
+_EMBEDDED = re.compile(r""":\s*([^:\n]+?)\s*$|["\u201c]([^"\u201d\n]{12,})["\u201d]""", re.M)
 
 
 @dataclass
@@ -117,6 +118,8 @@ def request_views(text: str, pattern: Pattern, window_words: int = 40) -> list[s
         paras = [p.strip() for p in re.split(r"\n\s*\n", view) if p.strip()]
         if len(paras) > 1:
             out.append(paras[-1])
+        embedded = ["".join(groups) for groups in _EMBEDDED.findall(view)]  # "...: REQUEST" and quoted requests
+        out += [q for q in embedded if len(q.split()) >= 4]
         words = view.split()
         if len(words) > window_words:
             step = window_words // 2
