@@ -108,6 +108,8 @@ def test_embedded_model_behind_the_guard(embedded_target, readings: Readings, tm
         assert gens[0].text == guard.policy.refusal
     lines = [json.loads(x) for x in log.read_text().splitlines()]
     assert any(x["rail"] == "request_harm" and x["action"] == "block" and x["request_id"] for x in lines)
+    assert any(x["rail"] == "output" and x["action"] == "allow" for x in lines)  # passes are logged too
+    assert len({x["request_id"] for x in lines if x["phase"] == "input"}) == 4  # every request
     assert "sk-xxxx" not in log.read_text()
 
 

@@ -163,6 +163,8 @@ class Guard:
             hits = r.injection_markers(messages)
             if hits:
                 self._hit(check, "injection", 1.0, "; ".join(hits))
+        if not check.decisions:  # every request leaves a line in the log, passes included
+            check.decisions.append(Decision("input", "allow", round(harm, 4), "no input rail fired"))
         return check
 
     # --- output -------------------------------------------------------------------------------------------
@@ -171,12 +173,12 @@ class Guard:
         """Content harm of the reply, system-prompt and secret leaks, PII (redacted in `Check.text`)."""
         rails = self.policy.rails
         check = Check(text=reply, goal=goal)
+        harm = 0.0
         if rails.output_harm.action != "allow" and reply.strip():
             try:
                 harm = self._classify(self.readings.content_harm, [(goal, reply)])[0]
             except ClassifierError as exc:
                 self._failure(check, "output_harm", exc)
-                harm = 0.0
             if harm >= rails.output_harm.threshold:
                 self._hit(check, "output_harm", harm, f"content harm {harm:.2f}")
         if rails.leak.action != "allow":
@@ -198,6 +200,8 @@ class Guard:
                     self._hit(check, "pii", 1.0, f"{len(found)} item(s): {', '.join(kinds)}")
         if check.blocked:
             check.text = self.policy.refusal
+        if not check.decisions:
+            check.decisions.append(Decision("output", "allow", round(harm, 4), "no output rail fired"))
         return check
 
     def stream(self, goal: str, messages: list[dict[str, str]]) -> StreamCheck:
