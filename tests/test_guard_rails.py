@@ -116,3 +116,13 @@ def test_guard_spec_errors() -> None:
         create_target("guard:guard:local")
     with pytest.raises(ConfigError, match="secret"):
         create_target("guard:openai:m@http://127.0.0.1:1/v1;api_key=abc")
+
+
+def test_guard_cli_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from redline.cli.main import main
+
+    assert main(["guard", "--upstream", "local", "--policy", str(tmp_path / "none.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "guard policy file not found" in err and "Traceback" not in err
+    assert main(["guard", "--upstream", "guard:local"]) == 2
+    assert "guard twice" in capsys.readouterr().err
