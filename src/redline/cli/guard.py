@@ -17,9 +17,13 @@ def guard(
     model_name: str = typer.Option("redline-guard", help="Model name reported to clients"),
 ) -> None:
     """Serve http://HOST:PORT/v1/chat/completions with input, output and conversation rails around UPSTREAM."""
-    import uvicorn
-
     from ..errors import ConfigError
+
+    try:
+        import starlette  # noqa: F401
+        import uvicorn
+    except ImportError:
+        raise ConfigError("redline guard needs starlette and uvicorn: pip install 'redline[serve]'") from None
     from ..guard.engine import Guard
     from ..guard.policy import load_guard_policy
     from ..guard.server import create_guard_app
