@@ -72,6 +72,10 @@ def gate(
     mitigated_run: str = typer.Option(
         None, "--mitigated-run", help="Run measured under the safeguards, for thresholds marked remeasure"
     ),
+    safeguards_from: str = typer.Option(
+        None, "--safeguards-from", help="Run scanned through `redline guard`: credits runtime_classifier_guard "
+        "only if the thresholds pass under it (and re-measures under it)"
+    ),
     audit_run: list[str] = typer.Option(None, "--audit-run", help="Bias audit run(s) to read gaps from"),
     json_path: str = typer.Option(
         None, "--json", help="Write the decision and evidence as JSON ('-' = stdout)"
@@ -93,6 +97,7 @@ def gate(
             mitigated_run=mitigated_run,
             audit_runs=list(audit_run) if audit_run else None,
             judge=judge,
+            safeguards_from=safeguards_from,
         )
     finally:
         store.close()

@@ -16,6 +16,7 @@ from .metrics import ThresholdResult, evaluate_bias_gap, evaluate_records
 from .model import Policy, level_rank
 
 DEPLOY, MITIGATE, STOP = "deploy", "deploy with mitigations", "do not deploy"
+GUARD_SAFEGUARD = "runtime_classifier_guard"  # credited only from a run measured through `redline guard`
 EXIT_CODES = {DEPLOY: 0, MITIGATE: 3, STOP: 4}
 BIAS_AUDITS = ("bias", "fair")
 
@@ -37,6 +38,7 @@ class GateResult:
     mitigated_run: str | None = None
     audit_runs: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    safeguards_from: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -203,6 +205,49 @@ def find_audits(
     return rows, used
 
 
+def guarded_run_problem(store: Store, run_id: str, records: list[AttemptRecord]) -> str | None:
+    """Why a run is not a measurement through the runtime guard (None when it is): its target must be a
+    `guard:` spec and every generated attempt must carry the guard's record (policy hash, decisions)."""
+    target = get_run(store, run_id).target or ""
+    if not target.startswith("guard:"):
+        return f"run {run_id} was not run through the guard (target {target!r}; scan --target 'guard:...')"
+    done = [r for r in records if not r.error]
+    if not done:
+        return f"run {run_id} has no completed attempts"
+    stamped = [r for r in done if isinstance((r.params.get("extra") or {}).get("guard"), dict)]
+    if len(stamped) < len(done):
+        return f"{len(done) - len(stamped)} of {len(done)} attempts of run {run_id} carry no guard record"
+    if len({r.params["extra"]["guard"].get("policy_hash") for r in stamped}) != 1:
+        return f"run {run_id} mixes guard policies"
+    return None
+
+
+def credit_guard(
+    policy: Policy, store: Store, guarded_id: str, records: list[AttemptRecord], judge: str | None
+) -> tuple[bool, str]:
+    """Whether the guarded run earns `runtime_classifier_guard`: it was measured through the guard, and every
+    binding safeguard threshold, and every capability threshold marked `remeasure`, passes under it."""
+    problem = guarded_run_problem(store, guarded_id, records)
+    if problem:
+        return False, f"{GUARD_SAFEGUARD} not credited: {problem}"
+    audits, _ = find_audits(store, guarded_id)
+    readings = other_readings(store, guarded_id, judge)
+    failing = []
+    for t in policy.thresholds:
+        if t.advisory or not (t.role == "safeguard" or t.remeasure):
+            continue
+        r = evaluate_threshold(t, policy, records, audits, guarded_id, readings)
+        if r.status not in ("pass", "not_applicable"):
+            failing.append(f"{t.id} {r.status} ({r.explanation})")
+    stamp = next(r.params["extra"]["guard"] for r in records if not r.error)
+    if failing:
+        return False, f"{GUARD_SAFEGUARD} not credited: under guarded run {guarded_id}: {'; '.join(failing)}"
+    return True, (
+        f"{GUARD_SAFEGUARD} credited from guarded run {guarded_id} (guard policy {stamp.get('policy')}, "
+        f"{stamp.get('policy_hash')}): every safeguard threshold passes under it"
+    )
+
+
 def gate_run(
     store: Store,
     run_ref: str,
@@ -212,11 +257,23 @@ def gate_run(
     mitigated_run: str | None = None,
     audit_runs: list[str] | None = None,
     judge: str | None = None,
+    safeguards_from: str | None = None,
 ) -> GateResult:
-    """Load a run (and optionally its mitigated re-measurement) from the store and gate it."""
+    """Load a run (and optionally its mitigated re-measurement) from the store and gate it.
+
+    `safeguards_from`: a run scanned through the runtime guard. It replaces any declared
+    `runtime_classifier_guard` with the measurement (credited only if `credit_guard` says so) and, unless
+    `mitigated_run` is given, is the re-measurement under the safeguards.
+    """
     run_id = resolve_run_id(store, run_ref)
     records = load_attempts(store, run_id, judge)
     audits, used = find_audits(store, run_id, audit_runs)
+    credit_note = None
+    if safeguards_from:
+        g_id = resolve_run_id(store, safeguards_from)
+        credited, credit_note = credit_guard(policy, store, g_id, load_attempts(store, g_id, judge), judge)
+        safeguards = [s for s in safeguards or [] if s != GUARD_SAFEGUARD] + ([GUARD_SAFEGUARD] if credited else [])
+        mitigated_run = mitigated_run or g_id
     mitigated_ref = mitigated_run or policy.remeasure_run
     m_id = m_records = m_audits = m_readings = None
     if mitigated_ref:
@@ -237,6 +294,9 @@ def gate_run(
         mitigated_readings=m_readings,
     )
     result.audit_runs = used
+    if credit_note:
+        result.safeguards_from = resolve_run_id(store, safeguards_from or "")
+        result.reasons.insert(0, credit_note)
     if not records:
         result.warnings.insert(0, f"run {run_id} has no attempts")
     return result
