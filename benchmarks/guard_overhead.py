@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
 import tracemalloc
 
@@ -90,29 +89,16 @@ def conversation_memory(n: int = 1000, turns: int = 4) -> dict:
 
 
 def stored_latency(db: str, unguarded: str, guarded: str) -> dict:
-    """Per-attempt latency of two stored scans, and, inside the guarded one, guard vs upstream seconds."""
-    from redline.results import load_attempts, resolve_run_id
+    """Per-request latency of two stored scans and, inside the guarded one, guard vs upstream seconds (the
+    numbers `redline diff` prints)."""
+    from redline.report.diff import diff_runs
     from redline.store.db import Store
 
     store = Store(db)
     try:
-        a = load_attempts(store, resolve_run_id(store, unguarded))
-        b = load_attempts(store, resolve_run_id(store, guarded))
+        return diff_runs(store, unguarded, guarded)["latency"]
     finally:
         store.close()
-    stamps = [r.params["extra"]["guard"] for r in b if (r.params.get("extra") or {}).get("guard")]
-    passed = [s for s in stamps if s["upstream_s"] > 0]
-    guard_s = [s["guard_s"] for s in stamps]
-    ratio = [s["guard_s"] / s["upstream_s"] for s in passed]
-    la, lb = [r.latency_s for r in a], [r.latency_s for r in b]
-    return {
-        "unguarded_latency_p50_s": round(pct(la, 0.5), 3), "unguarded_latency_p95_s": round(pct(la, 0.95), 3),
-        "guarded_latency_p50_s": round(pct(lb, 0.5), 3), "guarded_latency_p95_s": round(pct(lb, 0.95), 3),
-        "guard_added_p50_s": round(pct(guard_s, 0.5), 4), "guard_added_p95_s": round(pct(guard_s, 0.95), 4),
-        "blocked_before_upstream": len(stamps) - len(passed), "attempts": len(stamps),
-        "guard_over_upstream_p50": round(pct(ratio, 0.5), 3), "guard_over_upstream_p95": round(pct(ratio, 0.95), 3),
-        "guard_over_upstream_mean": round(statistics.fmean(ratio), 3) if ratio else None,
-    }
 
 
 def main() -> None:

@@ -95,3 +95,20 @@ def test_gate_cli_reads_safeguards_from(runs, tmp_path: Path, capsys: pytest.Cap
     assert code == 3 and capsys.readouterr().out.strip() == "deploy with mitigations (ASL-2)"
     code = main(["gate", ids["plain"], "--policy", str(p), "--safeguards-from", "no-such-run", "--db", db])
     assert code == 2 and "Traceback" not in capsys.readouterr().err
+
+
+def test_diff_reports_the_latency_the_guard_adds(runs) -> None:
+    """`redline diff` unguarded -> guarded shows seconds per request in both and the guard's own share."""
+    from redline.report.diff import diff_runs
+
+    db, ids = runs
+    store = Store(db)
+    try:
+        result = diff_runs(store, ids["plain"], ids["guarded"])
+    finally:
+        store.close()
+    a, b = result["latency"]["a"], result["latency"]["b"]
+    assert a["requests"] == b["requests"] == 12 and "guard" not in a
+    guard = b["guard"]
+    assert guard["p50_s"] > 0 and guard["p95_s"] >= guard["p50_s"]
+    assert 0 <= guard["blocked_before_upstream"] <= 12

@@ -14,6 +14,25 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}%"
 
 
+def _secs(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f} s"
+
+
+def latency_line(latency: dict) -> str:
+    """Seconds per request in A and B (p50 / p95), and the guard's share when B ran through one."""
+    a, b = latency["a"], latency["b"]
+    line = (f"latency per request p50 / p95: A {_secs(a['p50_s'])} / {_secs(a['p95_s'])}, "
+            f"B {_secs(b['p50_s'])} / {_secs(b['p95_s'])}")
+    guard = b.get("guard")
+    if guard:
+        share = guard["over_upstream_p50"]
+        line += (f"; guard in B {_secs(guard['p50_s'])} / {_secs(guard['p95_s'])}"
+                 + (f" ({100 * share:.1f} % of the upstream's time, p50)" if share is not None else "")
+                 + f", {guard['blocked_before_upstream']} blocked before the upstream")
+    return line
+
+
+
 @app.command()
 def diff(
     run_a: str = typer.Argument(..., help="Baseline run (id, prefix, or 'last': the newest scan)"),
@@ -61,5 +80,6 @@ def diff(
             )
         console.print(table)
         console.print(f"regressions: {', '.join(result['regressions']) or 'none'}")
+        console.print(latency_line(result["latency"]))
     if fail_on_regression and result["regressions"]:
         raise typer.Exit(1)

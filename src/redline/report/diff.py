@@ -73,6 +73,31 @@ def diff_records(a: list[AttemptRecord], b: list[AttemptRecord], alpha: float = 
     return rows
 
 
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def latency_summary(records: list[AttemptRecord]) -> dict[str, Any]:
+    """Seconds per answered request (p50, p95) and, for a guarded run (`guard:` target), the guard's own
+    seconds and their ratio to the upstream's on the requests that reached the upstream."""
+    ok = [r for r in records if r.state == "ok"]
+    seconds = [r.latency_s for r in ok]
+    out: dict[str, Any] = {"requests": len(seconds), "p50_s": _pct(seconds, 0.5), "p95_s": _pct(seconds, 0.95)}
+    stamps = [g for r in ok if (g := (r.params.get("extra") or {}).get("guard"))]
+    if stamps:
+        passed = [g for g in stamps if g["upstream_s"] > 0]
+        guard = [g["guard_s"] for g in stamps]
+        ratio = [g["guard_s"] / g["upstream_s"] for g in passed]
+        out["guard"] = {
+            "p50_s": _pct(guard, 0.5), "p95_s": _pct(guard, 0.95), "blocked_before_upstream": len(stamps) - len(passed),
+            "over_upstream_p50": _pct(ratio, 0.5), "over_upstream_p95": _pct(ratio, 0.95),
+        }
+    return out
+
+
 def diff_runs(
     store: Store,
     run_a: str,
@@ -85,7 +110,8 @@ def diff_runs(
     each run's own judge) and B with `judge_b` if given: the same run under two judges compares the judges."""
     a_id, b_id = resolve_run_id(store, run_a), resolve_run_id(store, run_b)
     judge_b = judge_b or judge
-    rows = diff_records(load_attempts(store, a_id, judge), load_attempts(store, b_id, judge_b), alpha)
+    records_a, records_b = load_attempts(store, a_id, judge), load_attempts(store, b_id, judge_b)
+    rows = diff_records(records_a, records_b, alpha)
     paired = a_id == b_id
     return {
         "run_a": a_id,
@@ -98,4 +124,5 @@ def diff_runs(
         "rows": [r.to_dict() for r in rows],
         "regressions": [r.group for r in rows if r.change == "regression"],
         "improvements": [r.group for r in rows if r.change == "improvement"],
+        "latency": {"a": latency_summary(records_a), "b": latency_summary(records_b)},
     }
