@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -105,10 +105,9 @@ class GenerationParams:
 
     def to_dict(self) -> dict:
         """The decoding settings; `tools` only when some are offered (so stored params of plain runs are unchanged)."""
-        d = asdict(self)
-        if not self.tools:
-            d.pop("tools")
-        else:
+        d: dict[str, Any] = {"max_new_tokens": self.max_new_tokens, "temperature": self.temperature,
+                             "top_p": self.top_p, "seed": self.seed}
+        if self.tools:
             d["tools"] = list(self.tools)
         return d
 

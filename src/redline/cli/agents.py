@@ -42,7 +42,7 @@ def _listing() -> dict:
 
 @app.command()
 def agents(
-    target: str = typer.Option("local", help="Target spec (python:redline.agents.scripted:vulnerable for a scripted agent)"),
+    target: str = typer.Option("local", help="Target spec (python:redline.agents.scripted:vulnerable: scripted)"),
     env: list[str] = typer.Option(None, "--env", help="Environment (repeatable; default: all)"),
     task: list[str] = typer.Option(None, "--task", help="User task ENV/ID (repeatable; default: all)"),
     injection: list[str] = typer.Option(None, "--injection", help="Injection task (repeatable; default: all)"),

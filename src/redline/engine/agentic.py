@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from ..agents.defences import DEFENCES
-from ..agents.injections import FAMILIES
+from ..agents.injections import FAMILIES, encoded_goal
 from ..agents.loop import Episode, EpisodeSpec, run_episodes, setup
 from ..agents.metrics import EpisodeRow, agentic_metrics
 from ..agents.tasks import environments, injection_tasks, pick, user_tasks
@@ -81,6 +81,8 @@ def plan_episodes(cfg: AgenticConfig) -> list[EpisodeSpec]:
     families = pick("injection family", dict.fromkeys(FAMILIES), cfg.families or list(FAMILIES))
     defences = pick("defence", dict.fromkeys(DEFENCES), cfg.defences or ["none"])
     encodings: list[str | None] = [None, *(cfg.encodings or [])]
+    for enc in encodings:
+        encoded_goal("x", enc)  # an unknown or non-encoding attack fails here, before a run is stored
     if cfg.samples < 1 or cfg.max_steps < 1:
         raise ConfigError("samples and max-steps must be at least 1")
     if not tasks:
