@@ -171,3 +171,39 @@ def test_cli_runs_and_lists(cli_env, db_path):
     from redline.engine.scan import ScanConfig, make_plan
 
     assert make_plan(ScanConfig(suite="agentic")).items  # listed by `redline list suites`, plans as a chat scan
+
+
+def test_report_shows_the_tool_calls_of_an_episode(db_path, tmp_path):
+    """The HTML report's transcript view shows each tool call and result (in headless Chromium when installed)."""
+    from redline.policy.model import load_policy
+    from redline.report.data import build_data
+    from redline.report.html import write_report
+
+    cfg = AgenticConfig(target=VULNERABLE, user_tasks=["bank/pay_bill"], injections=["transfer_money"],
+                        families=["direct"])
+    run_id = run_agentic(cfg, db=db_path).run_id
+    store = Store(db_path)
+    try:
+        path = write_report(build_data(store, run_id, load_policy()), tmp_path / "report.html")
+    finally:
+        store.close()
+    html = path.read_text(encoding="utf-8")
+    assert '"tool_calls"' in html and "tool call: " in html and "XX00EVIL0000000001" in html
+    from test_report import _chromium  # the report tests' browser set-up (skips when it is missing)
+
+    opts, service = _chromium()
+    from selenium import webdriver
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    opts.add_argument(f"--user-data-dir={tmp_path / 'chrome-profile'}")
+    driver = webdriver.Chrome(options=opts, service=service)
+    try:
+        driver.get(path.resolve().as_uri())
+        WebDriverWait(driver, 300).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready"))
+        rows = driver.find_elements(By.CSS_SELECTOR, "#attempts-body tr")
+        next(r for r in rows if "injection:direct" in r.text).click()
+        text = driver.find_element(By.ID, "transcript").text
+    finally:
+        driver.quit()
+    assert "tool call: send_money" in text and "tool result: send_money" in text and "XX00EVIL0000000001" in text
