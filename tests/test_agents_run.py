@@ -28,7 +28,7 @@ def per_defence(tmp_path_factory) -> dict:  # noqa: ANN001
     db = str(tmp_path_factory.mktemp("agentic") / "r.db")
     out = {}
     for agent, spec, defences in (("vulnerable", VULNERABLE, DEFENCES), ("careful", CAREFUL, ["none"])):
-        res = run_agentic(AgenticConfig(target=spec, defences=defences), db=db)
+        res = run_agentic(AgenticConfig(target=spec, defences=defences, limit=1), db=db)  # 1 task per env
         out[agent] = (res, db)
     return out
 
@@ -66,7 +66,7 @@ def test_episodes_are_stored_with_every_tool_call_and_read_back(per_defence):
     store = Store(db)
     try:
         rows = list(iter_attempts(store, res.run_id))
-        assert len(rows) == res.episodes == len(plan_episodes(AgenticConfig(defences=DEFENCES)))
+        assert len(rows) == res.episodes == len(plan_episodes(AgenticConfig(defences=DEFENCES, limit=1)))
         hit = next(r for r in rows if r.attack == "injection:direct" and r.variant == "bank/pay_bill|none"
                    and r.behavior_id == "agentic/injection/transfer_money")
         conv = conversation_from_dicts(hit.conversation)
@@ -94,7 +94,7 @@ def test_advisory_gate_threshold_reads_agentic_runs(per_defence):
     row = next(t for t in vuln.thresholds if t.id == "agentic_misuse")
     assert row.advisory and row.status == "crossed" and row.n > 0
     calm = next(t for t in careful.thresholds if t.id == "agentic_misuse")
-    assert calm.successes == 0 and calm.status in ("pass", "insufficient")  # 10 clustered tasks bound it at ~0.28
+    assert calm.successes == 0 and calm.status in ("pass", "insufficient")  # 5 clustered tasks: a wide bound
     assert not any("agentic_misuse" in r and not r.startswith("advisory") for r in vuln.reasons)
 
 

@@ -117,7 +117,7 @@ def behaviors_of(specs: list[EpisodeSpec]) -> list[Behavior]:
     return list(out.values())
 
 
-def stored_attempt(e: Episode, max_new_tokens: int, max_steps: int) -> NewAttempt:
+def stored_attempt(e: Episode, max_new_tokens: int, max_steps: int, seed: int = 0) -> NewAttempt:
     s = e.spec
     info = {
         "env": s.env, "user_task": s.user_task, "injection": s.injection, "family": s.family or "none",
@@ -141,7 +141,7 @@ def stored_attempt(e: Episode, max_new_tokens: int, max_steps: int) -> NewAttemp
         behavior_id=behavior, attack=s.attack, family=s.family or "none", variant=variant, sample=s.sample,
         category="agentic" if s.injection else "agentic_utility", state="error" if e.error else "ok",
         conversation=conversation_to_dicts(e.messages), response=e.answer, error=e.error, tokens=e.tokens,
-        latency_s=e.latency_s, params={"max_new_tokens": max_new_tokens, "max_steps": max_steps, "seed": 0,
+        latency_s=e.latency_s, params={"max_new_tokens": max_new_tokens, "max_steps": max_steps, "seed": seed,
                                        "agentic": info},
         verdict=None if e.error else verdict,
     )
@@ -187,7 +187,7 @@ def run_agentic(
             for i in range(0, len(specs), chunk):
                 episodes = [setup(s, cfg.seed) for s in specs[i : i + chunk]]
                 run_episodes(target, episodes, max_new_tokens, cfg.max_steps, cfg.seed)
-                recorder.record(stored_attempt(e, max_new_tokens, cfg.max_steps) for e in episodes)
+                recorder.record(stored_attempt(e, max_new_tokens, cfg.max_steps, cfg.seed) for e in episodes)
                 if on_progress:
                     on_progress(len(episodes))
         except KeyboardInterrupt:
