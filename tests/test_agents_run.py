@@ -173,6 +173,7 @@ def test_cli_runs_and_lists(cli_env, db_path):
     assert make_plan(ScanConfig(suite="agentic")).items  # listed by `redline list suites`, plans as a chat scan
 
 
+@pytest.mark.browser
 def test_report_shows_the_tool_calls_of_an_episode(db_path, tmp_path):
     """The HTML report's transcript view shows each tool call and result (in headless Chromium when installed)."""
     from redline.policy.model import load_policy

@@ -117,7 +117,7 @@ def setup(spec: EpisodeSpec, seed: int = 0) -> Episode:
     poisoned, poison, note, plant_at = None, "", None, _plant_app(env)
     if inj is not None:
         goal = encoded_goal(inj.goal_in(env), spec.encoding)
-        first_tools = [c.name for c in task.solution]
+        first_tools = [c.name for c in task.solution] or [n for a in env.apps for n in APPS[a]({}).tool_names]
         hint = (lambda ref, text: APPS[plant_at]({}).plant(ref, text)) if plant_at else None
         injection = build_injection(spec.family or "direct", goal, env.vars.get("user", "the user"), task.slots,
                                     first_tools, hint)
