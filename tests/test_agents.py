@@ -160,3 +160,10 @@ def test_text_protocol_renders_tools_calls_and_results_as_plain_turns():
     assert [m.role for m in text] == ["system", "user", "assistant", "user"]
     assert "```tool" in text[2].content and "fetch_url" in text[0].content
     assert "Tool result (fetch_url, call_0):\n4 degrees" in text[3].content and "more" in text[3].content
+
+
+def test_prefill_makes_the_first_reference_calls_for_the_model():
+    ep = setup(EpisodeSpec("bank/pay_bill", "none", "transfer_money", "direct", prefill=1))
+    assert [m.role for m in ep.messages] == ["system", "user", "assistant", "tool"] and ep.steps == 0
+    assert ep.messages[2].tool_calls[0].name == "read_file" and "XX00EVIL0000000001" in ep.messages[3].content
+    assert not ep.done and ep.log[0]["name"] == "read_file"

@@ -35,6 +35,7 @@ class EpisodeSpec:
     family: str | None = None
     encoding: str | None = None
     sample: int = 0
+    prefill: int = 0  # reference calls of the user task made for the model before it starts (weak models)
 
     @property
     def env(self) -> str:
@@ -131,7 +132,11 @@ def setup(spec: EpisodeSpec, seed: int = 0) -> Episode:
             t["function"]["description"] += poison
     defence.screen_tools(tools)
     messages = [Message("system", env.system_prompt + defence.system_suffix()), Message("user", task.prompt)]
-    return Episode(spec, env, task, inj, apps, defence, tools, messages, poison=poison if poisoned else "")
+    episode = Episode(spec, env, task, inj, apps, defence, tools, messages, poison=poison if poisoned else "")
+    for i, ref in enumerate(task.solution[: spec.prefill]):
+        episode.absorb(Generation(), "", [ToolCall(f"call_{i}", ref.name, dict(ref.arguments))])
+        episode.steps -= 1  # a prefilled call is not a model turn
+    return episode
 
 
 def run_episodes(target: Target, episodes: list[Episode], max_new_tokens: int = 128, max_steps: int = 6,

@@ -52,6 +52,7 @@ def agents(
     limit: int = typer.Option(None, help="User tasks per environment"),
     samples: int = typer.Option(1, help="Samples per episode"),
     max_steps: int = typer.Option(6, help="Model turns per episode"),
+    prefill: int = typer.Option(0, help="Make the user task's first N reference tool calls for the model first"),
     max_new_tokens: int = typer.Option(None, help="Tokens per model turn (default: the agentic suite's)"),
     seed: int = typer.Option(0, help="Seed"),
     batch_size: int = typer.Option(16, help="Episodes stepped together"),
@@ -82,7 +83,7 @@ def agents(
         cfg = AgenticConfig(
             target=target, environments=env or None, user_tasks=task or None, injections=injection or None,
             families=family or None, encodings=encoding or None, defences=defence or None, limit=limit,
-            samples=samples, max_steps=max_steps, max_new_tokens=max_new_tokens, seed=seed,
+            samples=samples, max_steps=max_steps, prefill=prefill, max_new_tokens=max_new_tokens, seed=seed,
         )
         progress = Progress(TextColumn("agents"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                             disable=quiet or as_json)

@@ -56,6 +56,7 @@ class AgenticConfig(BaseModel):
     limit: int | None = None  # user tasks per environment
     samples: int = 1
     max_steps: int = 6
+    prefill: int = 0  # reference calls made for the model first, so a model that never calls a tool still reads data
     max_new_tokens: int | None = None
     seed: int = 0
 
@@ -83,8 +84,8 @@ def plan_episodes(cfg: AgenticConfig) -> list[EpisodeSpec]:
     encodings: list[str | None] = [None, *(cfg.encodings or [])]
     for enc in encodings:
         encoded_goal("x", enc)  # an unknown or non-encoding attack fails here, before a run is stored
-    if cfg.samples < 1 or cfg.max_steps < 1:
-        raise ConfigError("samples and max-steps must be at least 1")
+    if cfg.samples < 1 or cfg.max_steps < 1 or cfg.prefill < 0:
+        raise ConfigError("samples and max-steps must be at least 1, prefill at least 0")
     if not tasks:
         raise ConfigError("no user tasks match the chosen environments")
     specs = []
@@ -92,12 +93,12 @@ def plan_episodes(cfg: AgenticConfig) -> list[EpisodeSpec]:
         env = environments()[key.split("/")[0]]
         for d in defences:
             for s in range(cfg.samples):
-                specs.append(EpisodeSpec(key, d, sample=s))
+                specs.append(EpisodeSpec(key, d, sample=s, prefill=cfg.prefill))
                 for inj in injections:
                     if not injection_tasks()[inj].applies_to(env):
                         continue
                     for fam in families:
-                        specs += [EpisodeSpec(key, d, inj, fam, enc, s) for enc in encodings]
+                        specs += [EpisodeSpec(key, d, inj, fam, enc, s, cfg.prefill) for enc in encodings]
     return specs
 
 
@@ -123,7 +124,7 @@ def stored_attempt(e: Episode, max_new_tokens: int, max_steps: int, seed: int = 
         "env": s.env, "user_task": s.user_task, "injection": s.injection, "family": s.family or "none",
         "encoding": s.encoding, "defence": s.defence, "utility": e.utility, "attack_success": e.attack_success,
         "steps": e.steps, "truncated": e.truncated, "tool_calls": e.log, "flagged": e.defence.flagged,
-        "poisoned_description": e.poison,
+        "poisoned_description": e.poison, "prefill": s.prefill,
     }
     if s.injection:
         ok = bool(e.attack_success)
