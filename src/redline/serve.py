@@ -1,5 +1,9 @@
 """Serve any target over the OpenAI chat-completions protocol (used to test remote backends, and to
-share one local model between processes). A fault plan injects 429/500/slow replies on demand."""
+share one local model between processes). A fault plan injects 429/500/slow replies on demand.
+
+Tools pass through: a request's `tools` go to a target with a tools API as they are; any other target (the
+embedded model) gets them in the text protocol of `redline.agents.protocol`, and the calls it writes come
+back as `tool_calls`. `tool` messages and assistants' `tool_calls` in the request are read either way."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from email.utils import formatdate
 
-from .records import GenerationParams, Message
+from .records import GenerationParams, message_from_dict
 from .targets.base import Target
 
 
@@ -51,7 +55,10 @@ def create_app(target: Target, model_name: str = "redline-local", faults: FaultP
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
+    from .agents.protocol import parse_reply, to_text_conversation
+
     lock = threading.Lock()  # one generation at a time: local models are not thread-safe
+    native = bool(getattr(target, "supports_tools", False))
     faults = faults or FaultPlan()
 
     async def models(_: Request) -> JSONResponse:
@@ -68,23 +75,34 @@ def create_app(target: Target, model_name: str = "redline-local", faults: FaultP
             await asyncio.sleep(faults.slow_s)
         try:
             body = await request.json()
-            messages = [Message(m["role"], m["content"]) for m in body["messages"]]
-        except (ValueError, KeyError, TypeError):
+            messages = [message_from_dict(m) for m in body["messages"]]
+            tools = list(body.get("tools") or [])
+        except (ValueError, KeyError, TypeError, AttributeError):
             return JSONResponse({"error": {"message": "malformed request"}}, status_code=400)
         params = GenerationParams(
             max_new_tokens=int(body.get("max_tokens") or 128),
             temperature=float(body.get("temperature") or 0.0),
             top_p=float(body.get("top_p") or 1.0),
             seed=int(body.get("seed") or 0),
+            tools=tuple(tools) if native else (),
         )
+        earlier = sum(len(m.tool_calls) for m in messages)
+        textual = not native and (tools or earlier or any(m.role == "tool" for m in messages))
+        conversation = to_text_conversation(messages, tools) if textual else messages
 
         def run() -> list:
             with lock:
-                return target.generate([messages], params)
+                return target.generate([conversation], params)
 
         gen = (await asyncio.to_thread(run))[0]
         if not gen.ok:
             return JSONResponse({"error": {"message": gen.error}}, status_code=500)
+        text, calls = gen.text, list(gen.tool_calls)
+        if tools and not native:
+            text, calls = parse_reply(gen.text, earlier)
+        message: dict = {"role": "assistant", "content": text if text or not calls else None}
+        if calls:
+            message["tool_calls"] = [c.to_dict() for c in calls]
         return JSONResponse(
             {
                 "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
@@ -92,8 +110,8 @@ def create_app(target: Target, model_name: str = "redline-local", faults: FaultP
                 "created": int(time.time()),
                 "model": model_name,
                 "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": gen.text},
-                     "finish_reason": gen.finish_reason or "stop"}
+                    {"index": 0, "message": message,
+                     "finish_reason": "tool_calls" if calls else gen.finish_reason or "stop"}
                 ],
                 "usage": {"completion_tokens": gen.tokens},
             }

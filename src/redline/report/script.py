@@ -54,8 +54,15 @@ SCRIPT = r"""
       " / sample " + a.sample;
     detail.appendChild(h);
     (a.conversation || []).forEach(function (m) {
-      block(m.role || "message", typeof m.content === "string" ? m.content : JSON.stringify(m.content),
-            m.role);
+      var title = m.role === "tool" ? "tool result: " + (m.name || "") + " (" + (m.tool_call_id || "") + ")"
+        : (m.role || "message");
+      if (m.content || !m.tool_calls) {
+        block(title, typeof m.content === "string" ? m.content : JSON.stringify(m.content), m.role);
+      }
+      (m.tool_calls || []).forEach(function (c) {  // the tool-call view: one block per call
+        var fn = c["function"] || {};
+        block("tool call: " + fn.name + " (" + c.id + ")", fn.arguments || "{}", "toolcall");
+      });
     });
     block("response", a.response || "", "assistant");
     if (a.decoded) { block("decoded response", a.decoded, "assistant"); }

@@ -5,6 +5,9 @@ The API key comes from the environment variable named by `;key_env=VAR` (default
 backoff with full jitter; a `Retry-After` header (RFC 9110: delta-seconds or an HTTP-date) sets
 the wait instead, up to `;max_retry_after=S` (default 60 s; a longer request is cut to it, with
 a warning in the log).
+
+Tools: `GenerationParams.tools` (chat-completions tool schemas) are sent as `tools`; the reply's
+`tool_calls` come back on `Generation.tool_calls`.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from ..errors import TargetError
-from ..records import Conversation, Generation, GenerationParams, conversation_to_dicts
+from ..records import Conversation, Generation, GenerationParams, ToolCall, conversation_to_dicts
 from .base import BaseAsyncTarget, TargetSpec, registry
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -58,6 +61,8 @@ def retry_delay(attempt: int, base: float, cap: float, rng: random.Random, serve
 
 class OpenAITarget(BaseAsyncTarget):
     """Chat-completions client with bounded concurrency, timeouts and retries."""
+
+    supports_tools = True
 
     def __init__(
         self,
@@ -112,6 +117,8 @@ class OpenAITarget(BaseAsyncTarget):
         }
         if params.top_p < 1.0:
             body["top_p"] = params.top_p
+        if params.tools:
+            body["tools"] = list(params.tools)
         return body
 
     async def agenerate(self, conversation: Conversation, params: GenerationParams) -> Generation:
@@ -161,6 +168,7 @@ class OpenAITarget(BaseAsyncTarget):
         try:
             choice = data["choices"][0]
             text = choice["message"].get("content") or ""
+            calls = [ToolCall.from_dict(c) for c in choice["message"].get("tool_calls") or ()]
         except (KeyError, IndexError, TypeError, AttributeError):
             return Generation(error=f"malformed completion: {str(data)[:200]}", latency_s=latency)
         tokens = int((data.get("usage") or {}).get("completion_tokens") or 0)
@@ -170,6 +178,7 @@ class OpenAITarget(BaseAsyncTarget):
             finish_reason=choice.get("finish_reason"),
             latency_s=latency,
             extra={"retries": retries},
+            tool_calls=calls,
         )
 
 

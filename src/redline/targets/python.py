@@ -12,6 +12,10 @@ The function's first positional parameter gets the conversation, a list of messa
   named after a generation parameter get it; others keep their defaults.
 
 If it has `batched = True`, it takes a list of conversations instead and returns a list of replies.
+
+Tools: a function with a `tools` parameter gets the offered chat-completions tool schemas (a list, empty
+when none) and may return a dict `{"content": str, "tool_calls": [{"id", "function": {"name", "arguments"}}]}`
+instead of text; messages then include `tool` results and assistants' `tool_calls` (`redline.agents`).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import time
 from collections.abc import Callable
 
 from ..errors import TargetError
-from ..records import Conversation, Generation, GenerationParams, conversation_to_dicts
+from ..records import Conversation, Generation, GenerationParams, ToolCall, conversation_to_dicts
 from .base import TargetSpec, registry
 
 
@@ -57,6 +61,14 @@ def call_shape(fn: Callable) -> tuple[bool, set[str] | None]:
     return False, {p.name for p in params[1:] if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
+def _generation(reply: object, latency: float) -> Generation:
+    """A reply as a Generation: text, or a dict with `content` and chat-completions `tool_calls`."""
+    if isinstance(reply, dict):
+        calls = [ToolCall.from_dict(c) for c in reply.get("tool_calls") or ()]
+        return Generation(text=str(reply.get("content") or ""), latency_s=latency, tool_calls=calls)
+    return Generation(text=str(reply), latency_s=latency)
+
+
 class PythonTarget:
     """Calls a user function; exceptions become per-attempt errors."""
 
@@ -65,9 +77,12 @@ class PythonTarget:
         self.id = f"python:{name}"
         self.batched = bool(getattr(fn, "batched", False))
         self.positional, self.keywords = call_shape(fn)
+        self.supports_tools = self.keywords is not None and "tools" in self.keywords
 
     def _call(self, arg: object, params: GenerationParams) -> object:
         values = params.to_dict()
+        if self.supports_tools:
+            values["tools"] = list(params.tools)
         if self.positional:
             return self.fn(arg, values)
         if self.keywords is None:
@@ -84,13 +99,13 @@ class PythonTarget:
             if len(replies) != len(batch):
                 return [Generation(error="batched function returned a wrong number of replies") for _ in batch]
             per = (time.perf_counter() - start) / max(1, len(batch))
-            return [Generation(text=str(r), latency_s=per) for r in replies]
+            return [_generation(r, per) for r in replies]
         out = []
         for conv in batch:
             start = time.perf_counter()
             try:
                 reply = self._call(conversation_to_dicts(conv), params)
-                out.append(Generation(text=str(reply), latency_s=time.perf_counter() - start))
+                out.append(_generation(reply, time.perf_counter() - start))
             except Exception as exc:  # noqa: BLE001
                 out.append(Generation(error=f"{type(exc).__name__}: {exc}"))
         return out
