@@ -26,7 +26,7 @@ from .refusal import is_garbled
 DATA = Path(__file__).parent / "data"
 # judge generation -> weights; the weights' metadata says how they read text (goal encoder, voice selection)
 GENERATIONS = {2: DATA / "offline_judge.npz", 3: DATA / "offline_judge_v3.npz"}
-LATEST = 2
+LATEST = 3
 WEIGHTS = GENERATIONS[LATEST]
 HEADS = ("answered", "content", "request")
 H = len(HAND_NAMES)
