@@ -92,7 +92,7 @@ def goal_vectors(goals: list[str], encoder: str = "minilm") -> np.ndarray:
         return np.zeros((0, DIM), dtype=np.float32)
     if encoder == "wordpieces":
         return bag_vectors(goals, GOAL_TOKENS)
-    if encoder != "minilm":
+    if encoder not in GOAL_ENCODERS:
         raise ConfigError(f"unknown goal encoder {encoder!r} in the offline judge weights: rebuild them")
     import torch
 

@@ -112,7 +112,6 @@ class OfflineJudge:
             known = ", ".join(f"offline@{g}" for g in GENERATIONS)
             raise ConfigError(f"unknown offline judge generation offline@{generation} (known: {known})")
         self.id = f"offline@{generation}"
-        check_available()
         self.model = OfflineClassifier.load(GENERATIONS[generation])
         check_available(self.model.goal_encoder)
         self.threshold = threshold
