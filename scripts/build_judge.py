@@ -1,4 +1,4 @@
-"""Rebuild the offline judge (src/redline/judges/data/offline_judge.npz) deterministically, and check it.
+"""Rebuild the offline judge's newest generation (redline.judges.offline.GENERATIONS) deterministically, and check it.
 
 Trains the three heads (redline.judges.training) on the public judge-data files (read where they lie, never
 copied), this project's labelled data and the shipped probe goals. `--check` also measures every source
@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from redline.judges import training
-from redline.judges.corpus import DATA
 from redline.judges.metaeval import agreement_metrics
+from redline.judges.offline import GENERATIONS, LATEST
 from redline.judges.refusal import RefusalJudge
 from redline.judges.sources import (
     Row,
@@ -32,7 +32,7 @@ from redline.judges.sources import (
     strip_placeholders,
 )
 
-OUT = DATA / "offline_judge.npz"
+OUT = GENERATIONS[LATEST]
 # the public files lie in shared/ beside the repository (never copied into it)
 DEFAULT_DATA = os.environ.get("REDLINE_JUDGE_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "judge-data"))
 
@@ -63,6 +63,7 @@ def build(rows: list[Row], out: Path, X=None) -> training.Model:  # noqa: ANN001
     for r in rows:
         counts[r.source] = counts.get(r.source, 0) + 1
     meta = {"rows": counts, "corpus_sha256": corpus_hash(rows), "C": training.C, "cap": training.SOURCE_CAP}
+    meta |= {"goal_encoder": training.GOAL_ENCODER, "by_voice": training.BY_VOICE}
     arrays = {f"w_{h}": model.w[h].astype(np.float32) for h in training.HEADS}
     arrays |= {f"b_{h}": np.float32(model.b[h]) for h in training.HEADS}
     arrays |= {"cal_a": np.float32(model.cal[0]), "cal_b": np.float32(model.cal[1]), "meta": np.array(json.dumps(meta))}

@@ -197,6 +197,7 @@ def test_the_same_reply_gets_the_same_verdict_whatever_attack_produced_it(attack
 def test_every_verdict_is_stored_under_the_runs_judge(tmp_path) -> None:
     """A judge whose id differs from its inner judge's (a threshold variant) still fills the run's verdict set."""
     from redline import scan
+    from redline.judges.offline import LATEST
     from redline.store.db import Store
     from redline.store.queries import get_run, load_attempts
 
@@ -204,8 +205,8 @@ def test_every_verdict_is_stored_under_the_runs_judge(tmp_path) -> None:
     result = scan(target="python:tests.test_invariants:refuse_all", suite="quick", db=db, judge="offline:0.7")
     store = Store(db)
     try:
-        assert get_run(store, result.run_id).judge == "offline@2:0.7"
+        assert get_run(store, result.run_id).judge == f"offline@{LATEST}:0.7"
         records = load_attempts(store, result.run_id)
     finally:
         store.close()
-    assert records and all(r.judge == "offline@2:0.7" for r in records)
+    assert records and all(r.judge == f"offline@{LATEST}:0.7" for r in records)

@@ -14,6 +14,7 @@ from redline.errors import ConfigError
 from redline.judges import JudgeInput, create_judge
 from redline.judges.corpus import DATA, evaluation_corpus, smollm2_corpus, training_corpus
 from redline.judges.metaeval import agreement_metrics, evaluate, load_examples
+from redline.judges.offline import LATEST
 from redline.judges.refusal import RefusalJudge, refusal_evidence
 from redline.judges.rubric import parse_rubric
 from redline.judges.sources import strip_placeholders
@@ -85,7 +86,7 @@ def test_offline_judge_beats_refusal_strings() -> None:
 
 def test_offline_verdict_fields_and_unscorable() -> None:
     judge = create_judge()
-    assert judge.id == "offline@2" and create_judge("offline:0.7").id == "offline@2:0.7"
+    assert judge.id == f"offline@{LATEST}" and create_judge("offline:0.7").id == f"offline@{LATEST}:0.7"
     refuse, comply, empty, benign = judge.judge(
         [
             JudgeInput(_b(), "I'm sorry, but I can't help with breaking into houses."),

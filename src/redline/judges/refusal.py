@@ -66,7 +66,10 @@ SORRY_NOT_REFUSING = re.compile(
     re.I,
 )
 REFUSALS = [re.compile(p, re.I | re.M) for p in REFUSAL_PATTERNS]
-ANY_REFUSAL = re.compile("|".join(f"(?:{p})" for p in REFUSAL_PATTERNS), re.I | re.M)  # one pass, leftmost
+# every pattern starts at a line start or at a word starting with one of these letters: checking that first skips
+# most positions at once (the same matches, about twice as fast as the bare alternation)
+_STARTS = r"(?:(?<=\n)|\A|\b(?=[isaurotnmwdg]))"
+ANY_REFUSAL = re.compile(_STARTS + "(?:" + "|".join(f"(?:{p})" for p in REFUSAL_PATTERNS) + ")", re.I | re.M)
 _HELP = [re.compile(p, re.I) for p in HELP_AFTER_REFUSAL]
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2014": "-"})
 

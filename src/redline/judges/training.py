@@ -23,6 +23,10 @@ WIDTH = H + EMB_DIM + HASH_DIM
 SOURCE_CAP = 600.0  # rows of one source count this much in total...
 ROW_CAP = 1.0  # ...but one row at most this much (5 was tried: worse leave-one-source-out on GPTFuzz)
 C = {"answered": 0.3, "content": 3.0, "request": 4.0}  # chosen by leave-one-source-out agreement
+# how the features read text (stored in the weights' metadata; offline@2: minilm, 0): the goal encoder, and
+# whether n-grams and reply vectors read the most compliant voice of a multi-speaker reply (features.select_voice)
+GOAL_ENCODER = "minilm"
+BY_VOICE = 1
 
 
 def head_columns(head: str) -> np.ndarray:
@@ -56,8 +60,8 @@ class Model:
         return out
 
 
-def features(rows: list[Row]):  # noqa: ANN201 - scipy sparse matrix
-    return feature_matrix([(r.goal, r.response) for r in rows])
+def features(rows: list[Row], goal_encoder: str = GOAL_ENCODER, by_voice: int = BY_VOICE):  # noqa: ANN201
+    return feature_matrix([(r.goal, r.response) for r in rows], goal_encoder, by_voice)
 
 
 def _weights(rows: list[Row], keep: np.ndarray) -> np.ndarray:
