@@ -123,3 +123,21 @@ def test_resume_accepts_the_original_command_line_and_names_differing_options(db
     assert main([*base, "--resume", "last", "--max-new-tokens", "7", "--samples", "2"]) == 2
     err = capsys.readouterr().err
     assert "max_new_tokens (7" in err and "samples (2" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_resumed_run_keeps_the_judge_it_was_started_with(tmp_path) -> None:
+    """A run started when the default judge was an older generation is finished with that generation, so its
+    verdicts stay one set (the new default would store verdicts the run's readers never see)."""
+    db = str(tmp_path / "j.db")
+    config = ScanConfig(target=f"python:{HERE}:flaky_target", suite="quick", limit=6)
+    first = run_scan(config, db=db)
+    with sqlite3.connect(db) as conn:  # as if started by the previous release and interrupted half-way
+        conn.execute("UPDATE runs SET judge = 'offline@2', status = 'interrupted'")
+        conn.execute("DELETE FROM verdicts")
+        conn.execute("DELETE FROM attempts WHERE id % 2 = 0")
+        left = conn.execute("SELECT count(*) FROM attempts").fetchone()[0]
+    run_scan(None, db=db, resume=first.run_id)
+    with sqlite3.connect(db) as conn:
+        judges = {j for (j,) in conn.execute("SELECT DISTINCT judge FROM verdicts")}
+        new = conn.execute("SELECT count(*) FROM attempts").fetchone()[0] - left
+    assert new > 0 and judges == {"offline@2"}

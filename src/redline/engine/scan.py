@@ -165,6 +165,24 @@ def resume_conflicts(stored: ScanConfig, given: dict[str, Any]) -> list[str]:
     ]
 
 
+def resume_judge(run_judge: str, judge_spec: str) -> Judge:
+    """The judge a resumed run was started with, so every verdict of the run is one verdict set: a default
+    judge that moved on since (a newer `offline@N`) is pinned back to the run's own generation."""
+    judge = create_judge(judge_spec or None)
+    if judge.id == run_judge:
+        return judge
+    try:
+        pinned = create_judge(run_judge)
+    except RedlineError:
+        pinned = None
+    if pinned is None or pinned.id != run_judge:
+        raise RedlineError(
+            f"this run was judged by {run_judge!r}, which this redline cannot recreate (it has {judge.id!r}); "
+            "finish it with the redline that started it, or start a new scan"
+        )
+    return pinned
+
+
 def create_run(store: Store, plan: ScanPlan, target: Target, judge: Judge) -> RunRecorder:
     """Start the run and its behaviors in one transaction."""
     return RunRecorder.start(
@@ -407,7 +425,9 @@ def run_scan(
                 )
         else:
             plan = make_plan(config or ScanConfig())
-        judge = create_judge(plan.judge_spec or None)
+        judge = resume_judge(get_run(store, run_id).judge, plan.judge_spec) if resume else create_judge(
+            plan.judge_spec or None
+        )
         if target is None:
             options = {"batch_size": batch_size, "concurrency": concurrency}
             if executor == "ray":
