@@ -208,3 +208,27 @@ def test_report_shows_the_tool_calls_of_an_episode(db_path, tmp_path):
     finally:
         driver.quit()
     assert "tool call: send_money" in text and "tool result: send_money" in text and "XX00EVIL0000000001" in text
+
+
+def test_an_interrupted_agentic_run_resumes_without_loss_or_duplication(db_path, tmp_path) -> None:
+    """Half the episodes lost (as if killed between batches): `--resume` runs exactly the missing ones and the
+    numbers equal those of an uninterrupted run."""
+    import sqlite3
+
+    cfg = AgenticConfig(target=VULNERABLE, defences=["none", "classifier"], limit=1, environments=["inbox", "bank"])
+    whole = run_agentic(cfg, db=str(tmp_path / "whole.db"))
+    first = run_agentic(cfg, db=db_path)
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("DELETE FROM verdicts WHERE attempt_id % 2 = 0")
+        conn.execute("DELETE FROM attempts WHERE id % 2 = 0")
+        conn.execute("UPDATE runs SET status = 'interrupted'")
+        kept = conn.execute("SELECT count(*) FROM attempts").fetchone()[0]
+    resumed = run_agentic(None, db=db_path, resume="last")
+    assert resumed.run_id == first.run_id and resumed.episodes == first.episodes - kept > 0
+    with sqlite3.connect(db_path) as conn:
+        keys = conn.execute("SELECT behavior_id, attack, variant, sample FROM attempts").fetchall()
+        status = conn.execute("SELECT status FROM runs").fetchone()[0]
+    assert len(keys) == len(set(keys)) == first.episodes and status == "complete"
+    assert resumed.metrics == whole.metrics
+    with pytest.raises(RedlineError):
+        run_agentic(None, db=str(tmp_path / "empty.db"), resume="last")

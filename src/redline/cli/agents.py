@@ -57,6 +57,7 @@ def agents(
     seed: int = typer.Option(0, help="Seed"),
     batch_size: int = typer.Option(16, help="Episodes stepped together"),
     run: str = typer.Option(None, "--run", help="Print the numbers of a stored agentic run ('last') instead"),
+    resume: str = typer.Option(None, help="Finish an interrupted agentic run (id or 'last') with its stored plan"),
     list_only: bool = typer.Option(False, "--list", help="List environments, tasks, families and defences"),
     db: str = typer.Option(None, help=DB_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
@@ -80,7 +81,7 @@ def agents(
     if run:
         run_id, metrics = load_metrics(run, db)
     else:
-        cfg = AgenticConfig(
+        cfg = None if resume else AgenticConfig(
             target=target, environments=env or None, user_tasks=task or None, injections=injection or None,
             families=family or None, encodings=encoding or None, defences=defence or None, limit=limit,
             samples=samples, max_steps=max_steps, prefill=prefill, max_new_tokens=max_new_tokens, seed=seed,
@@ -89,7 +90,7 @@ def agents(
                             disable=quiet or as_json)
         bar = progress.add_task("agents", total=None)
         with progress:
-            result = run_agentic(cfg, db=db, batch_size=batch_size,
+            result = run_agentic(cfg, db=db, resume=resume, batch_size=batch_size,
                                  on_start=lambda n: progress.update(bar, total=n),
                                  on_progress=lambda n: progress.advance(bar, n))
         run_id, metrics = result.run_id, result.metrics

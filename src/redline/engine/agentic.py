@@ -32,7 +32,7 @@ from ..probes.behavior import Behavior
 from ..probes.suites import get_suite
 from ..records import conversation_to_dicts
 from ..store.db import Store
-from ..store.queries import get_run, iter_attempts, resolve_run_id
+from ..store.queries import get_run, iter_attempts, resolve_run_id, stored_keys
 from ..store.recorder import NewAttempt, NewVerdict, RunRecorder
 from ..targets.base import Target, create_target, parse_target_spec
 
@@ -118,6 +118,13 @@ def behaviors_of(specs: list[EpisodeSpec]) -> list[Behavior]:
     return list(out.values())
 
 
+def episode_key(s: EpisodeSpec) -> tuple[str, str, str, int]:
+    """The stored (behavior, attack, variant, sample) key of an episode (as `stored_attempt` writes it)."""
+    if s.injection:
+        return f"agentic/injection/{s.injection}", s.attack, f"{s.user_task}|{s.defence}", s.sample
+    return f"agentic/{s.user_task}", s.attack, s.defence, s.sample
+
+
 def stored_attempt(e: Episode, max_new_tokens: int, max_steps: int, seed: int = 0) -> NewAttempt:
     s = e.spec
     info = {
@@ -132,12 +139,11 @@ def stored_attempt(e: Episode, max_new_tokens: int, max_steps: int, seed: int = 
                              success=ok, request_harm=1.0,
                              rationale=f"injection {'reached' if ok else 'missed'} its goal; user task "
                                        f"{'done' if e.utility else 'not done'}")
-        behavior, variant = f"agentic/injection/{s.injection}", f"{s.user_task}|{s.defence}"
     else:
         verdict = NewVerdict(JUDGE_ID, "complied" if e.utility else "refused", confidence=1.0,
                              success=not e.utility, request_harm=0.0,
                              rationale=f"user task {'done' if e.utility else 'not done'}")
-        behavior, variant = f"agentic/{s.user_task}", s.defence
+    behavior, _, variant, _ = episode_key(s)
     return NewAttempt(
         behavior_id=behavior, attack=s.attack, family=s.family or "none", variant=variant, sample=s.sample,
         category="agentic" if s.injection else "agentic_utility", state="error" if e.error else "ok",
@@ -158,35 +164,55 @@ def stored_metrics(store: Store, run_id: str) -> dict[str, Any]:
 
 
 def run_agentic(
-    cfg: AgenticConfig,
+    cfg: AgenticConfig | None,
     *,
     db: str | None = None,
+    resume: str | None = None,
     target: Target | None = None,
     batch_size: int = 16,
     on_start: Callable[[int], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> AgenticResult:
-    """Plan, run and store an agentic run; bad input fails before anything is written."""
-    parse_target_spec(cfg.target)
-    suite = get_suite(cfg.suite)
-    max_new_tokens = cfg.max_new_tokens or suite.max_new_tokens
-    specs = plan_episodes(cfg)
+    """Plan, run and store an agentic run (or, with `resume`, the episodes an interrupted one has not stored);
+    bad input fails before anything is written."""
     store = Store(db)
     try:
-        target = target or create_target(cfg.target, batch_size=batch_size)
+        run_id = resolve_run_id(store, resume, KIND) if resume else None
+        if run_id:
+            try:
+                cfg = AgenticConfig.model_validate(get_run(store, run_id).config)
+            except ValueError:
+                raise RedlineError(f"run {run_id} has a config this redline cannot read") from None
+        if cfg is None:
+            raise ConfigError("an agentic run needs a config, or a run to resume")
+        parse_target_spec(cfg.target)
+        suite = get_suite(cfg.suite)
+        max_new_tokens = cfg.max_new_tokens or suite.max_new_tokens
+        specs = plan_episodes(cfg)
         config = cfg.model_dump(mode="json")
         digest = hashlib.sha256(json.dumps({"config": config, "episodes": [s.__dict__ for s in specs]},
                                            sort_keys=True, default=str).encode()).hexdigest()[:16]
-        recorder = RunRecorder.start(
-            store, KIND, parse_target_spec(cfg.target).display, config, target_id=target.id, suite=suite.name,
-            judge=JUDGE_ID, seed=cfg.seed, planned=len(specs), config_hash=digest, behaviors=behaviors_of(specs))
+        if run_id and get_run(store, run_id).config_hash != digest:
+            raise RedlineError(f"run {run_id} was planned from different tasks or environments; start a new run")
+        target = target or create_target(cfg.target, batch_size=batch_size)
+        if run_id:
+            recorder = RunRecorder.open(store, run_id)
+            done = stored_keys(store, run_id)
+            todo = [s for s in specs if episode_key(s) not in done]
+        else:
+            recorder = RunRecorder.start(
+                store, KIND, parse_target_spec(cfg.target).display, config, target_id=target.id, suite=suite.name,
+                judge=JUDGE_ID, seed=cfg.seed, planned=len(specs), config_hash=digest,
+                behaviors=behaviors_of(specs))
+            todo = specs
         if on_start:
-            on_start(len(specs))
+            on_start(len(todo))
+        recorder.set_status("running")
         start = time.perf_counter()
         chunk = max(1, batch_size)
         try:
-            for i in range(0, len(specs), chunk):
-                episodes = [setup(s, cfg.seed) for s in specs[i : i + chunk]]
+            for i in range(0, len(todo), chunk):
+                episodes = [setup(s, cfg.seed) for s in todo[i : i + chunk]]
                 run_episodes(target, episodes, max_new_tokens, cfg.max_steps, cfg.seed)
                 recorder.record(stored_attempt(e, max_new_tokens, cfg.max_steps, cfg.seed) for e in episodes)
                 if on_progress:
@@ -196,7 +222,7 @@ def run_agentic(
             raise
         recorder.finish("complete")
         seconds = time.perf_counter() - start
-        return AgenticResult(recorder.run_id, len(specs), seconds, stored_metrics(store, recorder.run_id))
+        return AgenticResult(recorder.run_id, len(todo), seconds, stored_metrics(store, recorder.run_id))
     finally:
         store.close()
 
