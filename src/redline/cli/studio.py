@@ -22,7 +22,7 @@ def studio(
     or with --token; it is read from $REDLINE_STUDIO_TOKEN or generated and printed once)."""
     from ..errors import ConfigError
     from ..store.db import Store
-    from ..targets.base import parse_target_spec
+    from ..targets.base import parse_target_spec, registry
 
     try:
         import uvicorn
@@ -33,7 +33,7 @@ def studio(
         raise ConfigError(f"the studio needs the [studio] extra (pip install 'redline[studio]'): {exc}") from None
     specs = list(target or [])
     for spec in specs:
-        parse_target_spec(spec)  # refuses malformed specs and inline secrets before anything starts
+        registry.get(parse_target_spec(spec).kind)  # malformed specs, unknown kinds, inline secrets: refused now
     secret = None
     if needs_token(host, token):
         secret = os.environ.get(TOKEN_ENV) or secrets.token_urlsafe(24)
