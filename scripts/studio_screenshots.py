@@ -101,7 +101,7 @@ def main() -> None:
                 driver.get(f"{base}/label?run={run_id}&order=random&seed=1")
                 wait.until(lambda d: d.find_elements(By.ID, "name"))
                 driver.find_element(By.ID, "name").send_keys("cat")
-                driver.find_element(By.TAG_NAME, "h1").click()
+                driver.execute_script("window.scrollTo(0, 0)")
                 _shot(driver, out / "studio_label.png")
         finally:
             driver.quit()

@@ -151,6 +151,7 @@ def test_finding_is_an_attempt_of_a_manual_run_read_by_the_gate(db_path: str) ->
         (record,) = load_attempts(store, run_id)
         assert record.success is True and record.label == "complied" and record.judge == "human:tess"
         assert record.conversation[0] == {"role": "system", "content": "Be brief."}
+        assert record.conversation[-1] == {"role": "assistant", "content": record.response}
         assert "severity:high" in record.behavior_data["tags"] and record.params["notes"] == "found by hand"
         found = elicitations(load_attempts(store, run_id), load_policy(), other_readings(store, run_id))
         assert found[record.behavior_id].failures == [record.attempt_id]

@@ -61,8 +61,8 @@ class Chat:
         return msgs
 
     def conversation(self) -> list[dict[str, str]]:
-        """The conversation as sent (with rewrites), the last reply excluded (it is the attempt's response)."""
-        return conversation_to_dicts(self.messages()[:-1])
+        """The conversation as sent (with rewrites) and answered, as a scan stores it (the last reply included)."""
+        return conversation_to_dicts(self.messages())
 
 
 class Prober:
