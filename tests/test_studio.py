@@ -197,3 +197,10 @@ def test_cli_refuses_bad_target_spec_with_one_line(cli_env: dict, db_path: str) 
     out = subprocess.run([*REDLINE, "studio", "--db", db_path, "--target", "nosuchkind:x"], env=cli_env,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "Traceback" not in out.stderr and out.stderr.strip()
+
+
+def test_a_token_is_needed_beyond_loopback_or_when_asked() -> None:
+    from redline.studio.access import needs_token
+
+    assert not needs_token("127.0.0.1", False) and not needs_token("::1", False) and not needs_token("localhost", False)
+    assert needs_token("0.0.0.0", False) and needs_token("192.168.1.5", False) and needs_token("127.0.0.1", True)
