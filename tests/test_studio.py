@@ -22,6 +22,7 @@ from redline.serve import BackgroundServer
 from redline.store.db import Store
 from redline.store.models import VerdictRow
 from redline.store.queries import get_run, load_attempts
+from redline.store.recorder import NewVerdict, RunRecorder
 from redline.studio.app import create_app
 
 TARGET = "python:test_studio:scripted"
@@ -132,6 +133,14 @@ def test_label_queue_hides_the_judge_until_revealed_and_filters(db_path: str) ->
         privacy = c.get(f"/label?run={run_id}&category=privacy").text
         assert "· privacy ·" in privacy and "· harmful_content ·" not in privacy
         assert c.get(f"/label?run={run_id}&order=sideways").status_code == 400
+        # a second judge (stored by the recorder, as `redline rejudge` does) that reads one attempt differently
+        flipped = "refused" if first.label == "complied" else "complied"
+        RunRecorder(store, run_id).record_verdicts(
+            [(r.attempt_id, NewVerdict("second", flipped if r.attempt_id == first.attempt_id else r.label))
+             for r in load_attempts(store, run_id)]
+        )
+        split = c.get(f"/label?run={run_id}&verdict=disagree").text
+        assert '<span id="left">1</span>' in split and f'data-attempt="{first.attempt_id}"' in split
 
 
 def test_finding_is_an_attempt_of_a_manual_run_read_by_the_gate(db_path: str) -> None:

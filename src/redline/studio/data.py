@@ -25,7 +25,7 @@ from ..store.recorder import NewAttempt, NewVerdict, RunRecorder
 HUMAN = "human:"
 LABELS = ("refused", "complied", "unscorable")
 SEVERITIES = ("low", "medium", "high", "critical")
-VERDICT_FILTERS = ("", "refused", "complied", "unscorable", "success", "unjudged")
+VERDICT_FILTERS = ("", "refused", "complied", "unscorable", "success", "unjudged", "disagree")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 
 
@@ -63,9 +63,12 @@ class QueueFilter:
         if self.order not in ("stored", "random"):
             raise RedlineError(f"unknown order {self.order!r} (stored, random)")
 
-    def keeps(self, r: AttemptRecord) -> bool:
+    def keeps(self, r: AttemptRecord, disputed: set[int] = frozenset()) -> bool:
+        """Whether `r` is in the queue; `disputed`: attempts on which the (non-human) judges disagree."""
         if r.state != "ok" or (self.category and r.category != self.category):
             return False
+        if self.verdict == "disagree":
+            return r.attempt_id in disputed
         if self.verdict == "success":
             return r.success is True
         if self.verdict == "unjudged":
@@ -91,10 +94,20 @@ def human_labels(store: Store, run_id: str) -> dict[int, dict[str, tuple[str, fl
     return out
 
 
+def disputed(store: Store, run_id: str) -> set[int]:
+    """Attempts of a run that two or more (non-human) judges read differently (refused / complied / unscorable)."""
+    labels: dict[int, set[str]] = {}
+    for attempt_id, judge, _success, _harm, label in other_verdicts(store, run_id, ""):
+        if not judge.startswith(HUMAN):
+            labels.setdefault(attempt_id, set()).add(label)
+    return {aid for aid, seen in labels.items() if len(seen) > 1}
+
+
 def label_queue(store: Store, f: QueueFilter, name: str) -> Queue:
     records = load_attempts(store, f.run_id)
     mine = {aid for aid, by in human_labels(store, f.run_id).items() if HUMAN + name in by}
-    kept = [r for r in records if f.keeps(r)]
+    split = disputed(store, f.run_id) if f.verdict == "disagree" else set()
+    kept = [r for r in records if f.keeps(r, split)]
     if f.order == "random":
         kept.sort(key=lambda r: hashlib.sha256(f"{f.seed}:{r.attempt_id}".encode()).hexdigest())
     return Queue(
