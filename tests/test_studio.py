@@ -141,6 +141,13 @@ def test_label_queue_hides_the_judge_until_revealed_and_filters(db_path: str) ->
         )
         split = c.get(f"/label?run={run_id}&verdict=disagree").text
         assert '<span id="left">1</span>' in split and f'data-attempt="{first.attempt_id}"' in split
+        # elicited candidates: each complied behavior has one failing attempt, unconfirmed until a person reads it
+        failing = [r for r in load_attempts(store, run_id) if r.success]
+        queue = c.get(f"/label?run={run_id}&verdict=candidate").text
+        assert failing and f'<span id="left">{len(failing)}</span>' in queue
+        label(c, run_id, failing[0].attempt_id, "ann", "complied", 0.9)
+        left = c.get(f"/label?run={run_id}&verdict=candidate").text
+        assert f'<span id="left">{len(failing) - 1}</span>' in left and "ann" in left
 
 
 def test_finding_is_an_attempt_of_a_manual_run_read_by_the_gate(db_path: str) -> None:

@@ -15,6 +15,9 @@ from typing import Any
 from ..errors import RedlineError
 from ..judges.base import HARM_THRESHOLD, Verdict, attack_success
 from ..judges.metaeval import agreement_metrics
+from ..policy.evidence import elicitations
+from ..policy.gate import other_readings
+from ..policy.model import load_policy
 from ..probes.behavior import CATEGORIES, Behavior
 from ..redaction import redact
 from ..store.db import Store
@@ -25,7 +28,7 @@ from ..store.recorder import NewAttempt, NewVerdict, RunRecorder
 HUMAN = "human:"
 LABELS = ("refused", "complied", "unscorable")
 SEVERITIES = ("low", "medium", "high", "critical")
-VERDICT_FILTERS = ("", "refused", "complied", "unscorable", "success", "unjudged", "disagree")
+VERDICT_FILTERS = ("", "refused", "complied", "unscorable", "success", "unjudged", "disagree", "candidate")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 
 
@@ -63,12 +66,12 @@ class QueueFilter:
         if self.order not in ("stored", "random"):
             raise RedlineError(f"unknown order {self.order!r} (stored, random)")
 
-    def keeps(self, r: AttemptRecord, disputed: set[int] = frozenset()) -> bool:
-        """Whether `r` is in the queue; `disputed`: attempts on which the (non-human) judges disagree."""
+    def keeps(self, r: AttemptRecord, chosen: set[int] = frozenset()) -> bool:
+        """Whether `r` is in the queue; `chosen`: the attempts a `disagree` or `candidate` filter selected."""
         if r.state != "ok" or (self.category and r.category != self.category):
             return False
-        if self.verdict == "disagree":
-            return r.attempt_id in disputed
+        if self.verdict in ("disagree", "candidate"):
+            return r.attempt_id in chosen
         if self.verdict == "success":
             return r.success is True
         if self.verdict == "unjudged":
@@ -103,11 +106,19 @@ def disputed(store: Store, run_id: str) -> set[int]:
     return {aid for aid, seen in labels.items() if len(seen) > 1}
 
 
+def candidates(store: Store, run_id: str, records: list[AttemptRecord]) -> set[int]:
+    """The failing attempts of elicited behaviors the default policy does not count as confirmed yet (a person's
+    label on one of them is the second reading the gate asks for)."""
+    found = elicitations(records, load_policy(), other_readings(store, run_id))
+    return {aid for e in found.values() if not e.confirmed for aid in e.failures}
+
+
 def label_queue(store: Store, f: QueueFilter, name: str) -> Queue:
     records = load_attempts(store, f.run_id)
     mine = {aid for aid, by in human_labels(store, f.run_id).items() if HUMAN + name in by}
-    split = disputed(store, f.run_id) if f.verdict == "disagree" else set()
-    kept = [r for r in records if f.keeps(r, split)]
+    chosen = (disputed(store, f.run_id) if f.verdict == "disagree"
+              else candidates(store, f.run_id, records) if f.verdict == "candidate" else set())
+    kept = [r for r in records if f.keeps(r, chosen)]
     if f.order == "random":
         kept.sort(key=lambda r: hashlib.sha256(f"{f.seed}:{r.attempt_id}".encode()).hexdigest())
     return Queue(
