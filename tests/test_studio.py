@@ -178,6 +178,15 @@ def test_finding_is_an_attempt_of_a_manual_run_read_by_the_gate(db_path: str) ->
         c.post("/probe/save", data={"csrf": token, "tester": "tess", "category": "privacy", "severity": "low",
                                     "label": "refused", "harm": "0"})
         assert len(load_attempts(store, run_id)) == 2
+        # branch: continue from the first turn of a three-turn conversation; the later turns are dropped
+        c.post("/probe/reset", data={"csrf": token})
+        for text in ("one", "two, please", "three"):
+            c.post("/probe/send", data={"csrf": token, "target": TARGET, "attack": "identity", "message": text})
+        assert c.post("/probe/branch", data={"csrf": token, "turn": 0}).status_code == 303
+        c.post("/probe/send", data={"csrf": token, "attack": "identity", "message": "other path"})
+        page = c.get("/probe").text
+        assert "other path" in page and "two, please" not in page and "three" not in page
+        assert c.post("/probe/branch", data={"csrf": token, "turn": 9}).status_code == 400
 
 
 def test_probe_refuses_unconfigured_targets_and_multi_turn_attacks(db_path: str) -> None:
@@ -220,3 +229,14 @@ def test_a_token_is_needed_beyond_loopback_or_when_asked() -> None:
 
     assert not needs_token("127.0.0.1", False) and not needs_token("::1", False) and not needs_token("localhost", False)
     assert needs_token("0.0.0.0", False) and needs_token("192.168.1.5", False) and needs_token("127.0.0.1", True)
+
+
+def test_runs_page_compares_two_runs_with_the_diff(db_path: str) -> None:
+    a = scanned(db_path, 4)
+    b = scanned(db_path, 6)
+    with studio(db_path) as (base, _), httpx.Client(base_url=base) as c:
+        runs = c.get("/").text
+        assert a in runs and b in runs and 'id="compare"' in runs
+        page = c.get(f"/diff?a={a}&b={b}").text
+        assert "Fisher exact, Holm-corrected" in page and "category:privacy" in page
+        assert c.get(f"/diff?a={a}").status_code == 400

@@ -77,6 +77,16 @@ class Studio:
         html = await run_in_threadpool(lambda: render_report(build_data(self.store, run_id, load_policy())))
         return HTMLResponse(html, headers={"Content-Security-Policy": REPORT_CSP})
 
+    async def diff(self, request: Request) -> Response:
+        from ..report.diff import diff_runs
+
+        a, b = request.query_params.get("a", ""), request.query_params.get("b", "")
+        if not a or not b:
+            raise RedlineError("pick two runs to compare")
+        result = await run_in_threadpool(diff_runs, self.store, resolve_run_id(self.store, a, kind=""),
+                                         resolve_run_id(self.store, b, kind=""))
+        return self.page(request, "diff.html.j2", d=result)
+
     # Label --------------------------------------------------------------------------------------------------
     def _filter(self, q: Any) -> data.QueueFilter:
         runs = list_runs(self.store)
@@ -156,6 +166,19 @@ class Studio:
         self.chats.pop(request.state.session, None)
         return RedirectResponse("/probe", 303)
 
+    async def probe_branch(self, request: Request) -> Response:
+        """Continue the conversation from turn N: the turns after it are dropped (save them first to keep them)."""
+        form = await self.form(request)
+        chat = self._chat(request)
+        try:
+            keep = int(form.get("turn", ""))
+        except ValueError:
+            raise RedlineError("turn must be a number") from None
+        if chat is None or not 0 <= keep < len(chat.turns):
+            raise RedlineError("no such turn in this conversation")
+        del chat.turns[keep + 1 :]
+        return RedirectResponse("/probe", 303)
+
     async def probe_save(self, request: Request) -> Response:
         form = await self.form(request)
         chat = self._chat(request)
@@ -197,6 +220,7 @@ def create_app(store: Store, targets: list[str] | None = None, token: str | None
         Route("/", studio.runs),
         Route("/runs/{run_id}", studio.run),
         Route("/runs/{run_id}/report", studio.report),
+        Route("/diff", studio.diff),
         Route("/label", studio.label),
         Route("/label", studio.save_label, methods=["POST"]),
         Route("/agreement", studio.agreement),
@@ -205,6 +229,7 @@ def create_app(store: Store, targets: list[str] | None = None, token: str | None
         Route("/probe/send", studio.probe_send, methods=["POST"]),
         Route("/probe/reset", studio.probe_reset, methods=["POST"]),
         Route("/probe/save", studio.probe_save, methods=["POST"]),
+        Route("/probe/branch", studio.probe_branch, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={RedlineError: bad_input, PermissionError: refused})
