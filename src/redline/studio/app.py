@@ -154,9 +154,11 @@ class Studio:
             chat = Chat(target=target, system=form.get("system", ""))
         try:
             params = GenerationParams(max_new_tokens=max(1, min(1024, int(form.get("max_new_tokens") or 128))),
-                                      temperature=max(0.0, min(2.0, float(form.get("temperature") or 0))))
+                                      temperature=max(0.0, min(2.0, float(form.get("temperature") or 0))),
+                                      top_p=max(0.01, min(1.0, float(form.get("top_p") or 1))),
+                                      seed=int(form.get("seed") or 0))
         except ValueError:
-            raise RedlineError("max tokens and temperature must be numbers") from None
+            raise RedlineError("max tokens, temperature, top-p and seed must be numbers") from None
         await run_in_threadpool(self.prober.send, chat, form.get("message", ""), form.get("attack", ""), params)
         self.chats[request.state.session] = chat
         return RedirectResponse("/probe", 303)
