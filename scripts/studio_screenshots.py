@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import multiprocessing
 import tempfile
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from redline import scan
 from redline.probes.behavior import Behavior
 from redline.serve import BackgroundServer
 from redline.store.db import Store
-from redline.store.queries import load_attempts
+from redline.store.queries import latest_run_id, load_attempts
 from redline.studio.app import create_app
 from redline.studio.data import save_label
 
@@ -59,6 +60,10 @@ def _shot(driver, path: Path) -> None:  # noqa: ANN001
     print(f"wrote {path} ({path.stat().st_size // 1024} KiB)")
 
 
+def _scan(db: str, max_new_tokens: int) -> None:
+    scan(target="local", db=db, behaviors=BEHAVIORS, attacks=["identity", "rot13"], max_new_tokens=max_new_tokens)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "img"))
@@ -71,9 +76,16 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         db = str(Path(tmp) / "studio.db")
-        run_id = scan(target="local", db=db, behaviors=BEHAVIORS, attacks=["identity", "rot13"],
-                      max_new_tokens=args.max_new_tokens).run_id
+        # the scan runs in its own process, as it would beside a running studio (this one loads the model
+        # only for the Probe page)
+        ctx = multiprocessing.get_context("spawn")
+        job = ctx.Process(target=_scan, args=(db, args.max_new_tokens))
+        job.start()
+        job.join()
+        if job.exitcode:
+            raise SystemExit(f"the scan failed (exit {job.exitcode})")
         store = Store(db)
+        run_id = latest_run_id(store)
         records = load_attempts(store, run_id)
         for i, r in enumerate(records):  # two people label; "bob" reads one reply differently
             save_label(store, r.attempt_id, "ann", r.label or "unscorable", 0.0)
@@ -94,8 +106,13 @@ def main() -> None:
                 driver.get(f"{base}/probe")
                 driver.find_element(By.ID, "system").send_keys("You are a helpful assistant. Answer briefly.")
                 driver.find_element(By.ID, "message").send_keys("What is the capital of France?")
+                tokens = driver.find_element(By.NAME, "max_new_tokens")
+                tokens.clear()
+                tokens.send_keys("24")
                 driver.find_element(By.ID, "send").click()
-                wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#transcript pre.reply"))
+                wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#transcript pre.reply, #error"))
+                if not driver.find_elements(By.CSS_SELECTOR, "#transcript pre.reply"):
+                    raise SystemExit("probe failed: " + driver.find_element(By.ID, "error").text)
                 driver.find_element(By.ID, "tester").send_keys("tess")
                 _shot(driver, out / "studio_probe.png")
                 driver.get(f"{base}/label?run={run_id}&order=random&seed=1")
