@@ -139,6 +139,11 @@ class RunRecorder:
                 raise RedlineError(f"no run {run_id!r} in this database")
         return cls(store, run_id)
 
+    def add_behaviors(self, behaviors: Iterable[Any]) -> None:
+        """Add behavior rows to a run that grows as it goes (a manual studio session's findings)."""
+        with self.store.session() as s:
+            s.add_all(_behavior_row(self.run_id, b) for b in behaviors)
+
     def record(self, attempts: Iterable[NewAttempt]) -> list[int]:
         """Store a batch of attempts with their verdicts atomically; returns the attempt ids."""
         ids = []
