@@ -56,3 +56,22 @@ def test_clustered_effective_counts():
     assert stats.clustered_effective_counts([2] * 10, [4] * 10) == pytest.approx((20.0, 40.0, 1.0))
     # 0 successes: correlation not estimable, so the bound is taken on the prompts
     assert stats.clustered_effective_counts([0] * 8, [4] * 8) == pytest.approx((0.0, 8.0, 4.0))
+
+
+def test_fleiss_kappa_matches_a_worked_example_and_cohen_for_two_raters() -> None:
+    from redline.stats import cohens_kappa, fleiss_kappa, fleiss_kappa_interval
+
+    assert fleiss_kappa([["a", "a", "a"], ["b", "b", "b"]]) == 1.0
+    assert fleiss_kappa([["a"], ["b"]]) is None  # no item has two ratings
+    # Fleiss (1971)-style check: 4 items, 3 raters
+    ratings = [["y", "y", "n"], ["y", "y", "y"], ["n", "n", "n"], ["y", "n", "n"]]
+    p_i = [(2**2 + 1 - 3) / 6, 1.0, 1.0, (1 + 2**2 - 3) / 6]
+    p_y, p_n = 6 / 12, 6 / 12
+    expected = (sum(p_i) / 4 - (p_y**2 + p_n**2)) / (1 - (p_y**2 + p_n**2))
+    assert fleiss_kappa(ratings) == pytest.approx(expected)
+    a = ["y", "y", "n", "n", "y", "n", "y", "y"]
+    b = ["y", "n", "n", "n", "y", "y", "y", "y"]
+    # with two raters Fleiss' kappa is Scott's pi: close to, not equal to, Cohen's kappa
+    assert abs(fleiss_kappa(list(zip(a, b, strict=True))) - cohens_kappa(a, b)) < 0.05
+    low, high = fleiss_kappa_interval(ratings * 5)
+    assert low <= fleiss_kappa(ratings * 5) <= high

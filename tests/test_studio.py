@@ -24,6 +24,7 @@ from redline.store.models import VerdictRow
 from redline.store.queries import get_run, load_attempts
 from redline.store.recorder import NewVerdict, RunRecorder
 from redline.studio.app import create_app
+from redline.studio.data import agreement as data_agreement
 
 TARGET = "python:test_studio:scripted"
 XSS = '<script>window.__pwned = 1;</script><img src=x onerror="window.__pwned2 = 1">'
@@ -211,6 +212,10 @@ def test_agreement_and_export_follow_the_labels(db_path: str, tmp_path: Path) ->
         assert re.search(r"<td>refusal</td><td>human:ann</td><td class=\"num\">6</td>.*?100\.0%", page, re.S)
         n_refused = sum(r.label == "refused" for r in records)
         assert f"({n_refused}/{len(records)})" in page  # ann vs bob agree where the judge said refused
+        fleiss = data_agreement(store, run_id)["fleiss"]
+        assert fleiss["items"] == len(records) and fleiss["raters"] == 2
+        if 0 < n_refused < len(records):  # both labels used by ann, only one by bob: agreement below perfect
+            assert fleiss["kappa"] < 1 and "Fleiss' kappa over the" in page
         export = a.get(f"/agreement/export?run={run_id}")
         path = tmp_path / "labels.csv"
         path.write_text(export.text)

@@ -195,3 +195,41 @@ def cohens_kappa(a: Sequence[int], b: Sequence[int]) -> float:
     observed = sum(x == y for x, y in zip(a, b, strict=True)) / n
     expected = sum((list(a).count(k) / n) * (list(b).count(k) / n) for k in labels)
     return 1.0 if expected == 1 else (observed - expected) / (1 - expected)
+
+
+def fleiss_kappa(ratings: Sequence[Sequence[str]]) -> float | None:
+    """Fleiss' kappa over items each rated by two or more raters (labels per item; the number of raters may
+    vary per item: the per-item agreement is averaged); None when no item has two ratings or chance agreement
+    is total."""
+    items = [list(r) for r in ratings if len(r) >= 2]
+    if not items:
+        return None
+    labels = sorted({x for r in items for x in r})
+    per_item = []
+    totals = dict.fromkeys(labels, 0)
+    for r in items:
+        counts = [r.count(k) for k in labels]
+        n = len(r)
+        per_item.append((sum(c * c for c in counts) - n) / (n * (n - 1)))
+        for k, c in zip(labels, counts, strict=True):
+            totals[k] += c
+    observed = sum(per_item) / len(per_item)
+    all_ratings = sum(totals.values())
+    expected = sum((c / all_ratings) ** 2 for c in totals.values())
+    return None if expected >= 1 else (observed - expected) / (1 - expected)
+
+
+def fleiss_kappa_interval(
+    ratings: Sequence[Sequence[str]], confidence: float = 0.95, n_resamples: int = 2000, seed: int = 0
+) -> tuple[float, float] | None:
+    """Percentile bootstrap interval of Fleiss' kappa, resampling items."""
+    items = [list(r) for r in ratings if len(r) >= 2]
+    if len(items) < 2:
+        return None
+    rng = np.random.default_rng(seed)
+    values = [k for _ in range(n_resamples)
+              if (k := fleiss_kappa([items[i] for i in rng.integers(0, len(items), len(items))])) is not None]
+    if not values:
+        return None
+    alpha = 1 - confidence
+    return float(np.quantile(values, alpha / 2)), float(np.quantile(values, 1 - alpha / 2))

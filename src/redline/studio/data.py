@@ -20,6 +20,7 @@ from ..policy.gate import other_readings
 from ..policy.model import load_policy
 from ..probes.behavior import CATEGORIES, Behavior
 from ..redaction import redact
+from ..stats import fleiss_kappa, fleiss_kappa_interval
 from ..store.db import Store
 from ..store.models import Attempt, BehaviorRow
 from ..store.queries import AttemptRecord, get_run, list_runs, load_attempts, other_verdicts
@@ -192,7 +193,19 @@ def agreement(store: Store, run_id: str | None = None) -> dict[str, Any]:
     judge_rows = [c for j in machines for h in humans if (c := _compare(by_attempt, h, j))]
     labelled = sum(any(j.startswith(HUMAN) for j in v) for v in by_attempt.values())
     return {"run_id": run_id, "humans": humans, "judges": machines, "labelled_attempts": labelled,
-            "raters": raters, "judge_vs_human": judge_rows}
+            "raters": raters, "judge_vs_human": judge_rows, "fleiss": fleiss(by_attempt, humans)}
+
+
+def fleiss(by_attempt: dict[int, dict[str, str]], humans: list[str]) -> dict[str, Any] | None:
+    """Fleiss' kappa over every attempt two or more people labelled (all labels: refused, complied,
+    unscorable), with a bootstrap interval over attempts; None until some attempt has two human labels."""
+    ratings = [[v[h] for h in humans if h in v] for v in by_attempt.values()]
+    ratings = [r for r in ratings if len(r) >= 2]
+    if not ratings:
+        return None
+    ci = fleiss_kappa_interval(ratings)
+    return {"items": len(ratings), "raters": len(humans), "kappa": fleiss_kappa(ratings),
+            "low": ci[0] if ci else None, "high": ci[1] if ci else None}
 
 
 def export_generic(store: Store, run_id: str) -> str:
