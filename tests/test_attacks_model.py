@@ -26,6 +26,7 @@ ATTACKS = [
     "identity", "roleplay", "fiction", "base64", "rot13", "hex", "leetspeak", "morse", "reversed",
     "token_split", "zero_width", "homoglyph", "payload_split", "many_shot:shots=4", "multi_step",
     "refusal_suppression", "prefix_injection", "fiction:template=novel+base64",
+    "framing:template=evaluation|deployment",
 ]
 
 
