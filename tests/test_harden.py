@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harden_fixtures import BENIGN, CALLS, COMPLIED, HARMFUL, REFUSAL, make_source_run
+from harden_fixtures import BENIGN, CALLS, COMPLIED, N_FAILURES, REFUSAL, make_source_run
 from redline.errors import RedlineError, TargetError
 from redline.harden.collect import collect
 from redline.harden.dataset import build_rows, overlap, read_jsonl, split_behaviors, write_dataset
@@ -31,7 +31,7 @@ def test_collect_failures_and_benign(db_path: str, source: str) -> None:
     store = Store(db_path)
     try:
         c = collect(store, source)
-        assert len(c.failures) == 2 * len(HARMFUL)  # every harmful attempt succeeded, twice: confirmed
+        assert len(c.failures) == N_FAILURES  # every harmful attempt succeeded, twice or more: confirmed
         assert all(f.confirmed and f.rejected == COMPLIED for f in c.failures)
         assert all(f.prompt[-1]["role"] == "user" for f in c.failures)  # the target's reply is not the prompt
         assert len(c.benign) >= len(c.failures)  # topped up from the probe library
@@ -39,10 +39,10 @@ def test_collect_failures_and_benign(db_path: str, source: str) -> None:
         assert len(own) == 2 * len(BENIGN) and sum(b.rejected is not None for b in own) == 1  # one refusal
         assert c.counts["benign_from_library"] == len(c.benign) - len(own)
         strict = load_policy().model_copy(update={"confirmation": load_policy().confirmation.model_copy(
-            update={"repeat_successes": 3, "other_judges": False})})
+            update={"repeat_successes": 4, "other_judges": False})})
         with pytest.raises(RedlineError, match="no confirmed attack successes"):
             collect(store, source, policy=strict)
-        assert len(collect(store, source, policy=strict, confirmed_only=False).failures) == 2 * len(HARMFUL)
+        assert len(collect(store, source, policy=strict, confirmed_only=False).failures) == N_FAILURES
     finally:
         store.close()
 

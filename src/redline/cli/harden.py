@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from .app import DB_HELP, app, console, err_console, fail, write_json
+from .app import DB_HELP, JUDGE_HELP, app, console, err_console, fail, write_json
 
 
 def _pct(rate: dict) -> str:
@@ -23,6 +23,7 @@ def harden(
     reviser: str = typer.Option(
         None, "--reviser", help="Target spec that writes critiques and revisions (default: local)"
     ),
+    judge: str = typer.Option(None, "--judge", help=JUDGE_HELP + "; revisions and re-measure use the run's judge spec"),
     out: str = typer.Option(None, "--out", help="Folder for the dataset and the adapter (default: ./harden-RUN)"),
     steps: int = typer.Option(None, "--steps", help="LoRA training steps (default: from --epochs)"),
     epochs: float = typer.Option(None, "--epochs", help="Passes over the training pairs (default 2)"),
@@ -42,7 +43,7 @@ def harden(
     """Train a LoRA adapter against a run's attack successes and measure it again on held-out behaviors."""
     from ..harden.pipeline import harden as run_harden
 
-    given = {"reviser": reviser, "out": out, "steps": steps, "epochs": epochs, "lr": lr, "seed": seed,
+    given = {"reviser": reviser, "judge": judge, "out": out, "steps": steps, "epochs": epochs, "lr": lr, "seed": seed,
              "heldout_fraction": heldout_fraction, "heldout_attacks": heldout_attack or None}
     if include_unconfirmed:
         given["confirmed_only"] = False

@@ -89,17 +89,19 @@ def _failure(r: AttemptRecord, behaviors: dict[str, dict], confirmed: bool) -> I
 
 
 def collect(
-    store: Store, run_id: str, *, policy: Policy | None = None, confirmed_only: bool = True, seed: int = 0,
-    benign_ratio: float = 1.0,
+    store: Store, run_id: str, *, judge: str | None = None, policy: Policy | None = None, confirmed_only: bool = True,
+    seed: int = 0, benign_ratio: float = 1.0,
 ) -> Collection:
-    """The failures and benign look-alikes of a stored run (see the module doc)."""
+    """The failures and benign look-alikes of a stored run, read with `judge`'s verdicts (default: the run's own;
+    other judges' readings confirm), see the module doc."""
     run = get_run(store, run_id)
+    judge = judge or run.judge
     policy = policy or load_policy()
-    records = [r for r in load_attempts(store, run_id) if r.state != "error"]
+    records = [r for r in load_attempts(store, run_id, judge) if r.state != "error"]
     behaviors = stored_behaviors(store, run_id)
     out = Collection(run_id, behaviors=dict(behaviors))
     harmful = [r for r in records if r.metric == "attack_success"]
-    elicited = elicitations(harmful, policy, _readings(store, run_id, run.judge))
+    elicited = elicitations(harmful, policy, _readings(store, run_id, judge))
     candidates = [r for r in harmful if record_failure(r, policy)]
     for r in candidates:
         confirmed = elicited[r.behavior_id].confirmed

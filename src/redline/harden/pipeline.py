@@ -33,6 +33,7 @@ class HardenConfig(BaseModel):
     source_run: str
     out: str
     reviser: str = "local"
+    judge: str | None = None  # whose verdicts on the source run are read (default: the run's own)
     confirmed_only: bool = True
     benign_ratio: float = Field(1.0, ge=1.0)
     heldout_fraction: float = Field(0.3, gt=0, lt=1)
@@ -72,8 +73,8 @@ class HardenJob:
         source = get_run(store, cfg.source_run)
         out = Path(cfg.out)
         self.recorder.set_status("running")
-        collection = collect(store, cfg.source_run, confirmed_only=cfg.confirmed_only, seed=cfg.seed,
-                             benign_ratio=cfg.benign_ratio)
+        collection = collect(store, cfg.source_run, judge=cfg.judge, confirmed_only=cfg.confirmed_only,
+                             seed=cfg.seed, benign_ratio=cfg.benign_ratio)
         split = split_behaviors(collection.behaviors, cfg.heldout_fraction, cfg.seed)
         if "collect" not in self.results:
             self.save("collect", {"counts": collection.counts, "split": split})
