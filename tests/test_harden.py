@@ -141,7 +141,9 @@ def test_tiny_lora_changes_replies_and_loads_as_target(tmp_path: Path, embedded_
 def test_interrupted_harden_resumes(db_path: str, source: str, tmp_path: Path,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from redline.harden import pipeline
+    from redline.report.data import build_data
     from redline.report.diff import diff_runs
+    from redline.report.html import render_report
     from redline.store.queries import get_run, load_audit_results
 
     def crash(*args: object, **kwargs: object) -> None:  # a fault a real trainer cannot be made to produce
@@ -174,6 +176,9 @@ def test_interrupted_harden_resumes(db_path: str, source: str, tmp_path: Path,
         assert before.kind == after.kind == "scan"
         assert after.target.endswith(";adapter=" + str(tmp_path / "out" / "adapter"))
         assert diff_runs(store, before.id, after.id)["rows"]
+        section = build_data(store, after.id)["hardening"]
+        assert section["harden_run"] == run_id and "Before and after hardening" in render_report(
+            build_data(store, before.id))
     finally:
         store.close()
     names = [r["row"] for r in result["rows"]]

@@ -33,6 +33,8 @@ def harden(
     heldout_attack: list[str] = typer.Option(
         None, "--heldout-attack", help="Attack family to re-measure on that training never saw (repeatable)"
     ),
+    max_new_tokens: int = typer.Option(None, "--max-new-tokens", help="Reply budget of the re-measure scans (64)"),
+    revise_tokens: int = typer.Option(None, "--revise-tokens", help="Budget of each critique and revision (64)"),
     include_unconfirmed: bool = typer.Option(
         False, "--include-unconfirmed", help="Also train on attack successes no second reading confirmed"
     ),
@@ -44,7 +46,8 @@ def harden(
     from ..harden.pipeline import harden as run_harden
 
     given = {"reviser": reviser, "judge": judge, "out": out, "steps": steps, "epochs": epochs, "lr": lr, "seed": seed,
-             "heldout_fraction": heldout_fraction, "heldout_attacks": heldout_attack or None}
+             "heldout_fraction": heldout_fraction, "heldout_attacks": heldout_attack or None,
+             "max_new_tokens": max_new_tokens, "revise_tokens": revise_tokens}
     if include_unconfirmed:
         given["confirmed_only"] = False
     if resume and any(v is not None for v in given.values()):

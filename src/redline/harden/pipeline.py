@@ -23,7 +23,8 @@ from .remeasure import compare, heldout_attacks, heldout_behaviors, perplexity_c
 from .revise import Revision, revise_all, revision_counts
 from .train import local_rest, train_adapter
 
-STAGES = ("collect", "revise", "dataset", "train", "before", "after", "perplexity", "compare")
+STAGES = ("collect", "revise", "dataset", "train", "before", "after", "facts_before", "facts_after", "perplexity",
+          "compare")
 
 
 class HardenConfig(BaseModel):
@@ -44,7 +45,7 @@ class HardenConfig(BaseModel):
     lr: float = Field(1e-3, gt=0)
     rank: int = Field(8, ge=1)
     seed: int = 0
-    revise_tokens: int = Field(96, ge=8)
+    revise_tokens: int = Field(64, ge=8)
     max_new_tokens: int = Field(64, ge=8)
 
 
@@ -97,13 +98,17 @@ class HardenJob:
             self.save("train", info)
         trained = _attacks_of(collection)
         held_attacks = cfg.heldout_attacks if cfg.heldout_attacks is not None else heldout_attacks(trained)
-        behaviors = heldout_behaviors(collection.behaviors, split)
+        behaviors, facts = heldout_behaviors(collection.behaviors, split)
         attacks = trained + [a for a in held_attacks if a not in trained]
-        for stage, target in (("before", source.target), ("after", f"{source.target};adapter={adapter}")):
+        tuned = f"{source.target};adapter={adapter}"
+        scans = [("before", source.target, behaviors, attacks), ("after", tuned, behaviors, attacks)]
+        if facts:
+            scans += [("facts_before", source.target, facts, ["identity"]), ("facts_after", tuned, facts, ["identity"])]
+        for stage, target, items, used in scans:
             if self.results.get(stage, {}).get("status") == "complete":
                 continue
-            conf = scan_config(target, behaviors, attacks, source.judge, cfg.seed, cfg.max_new_tokens)
-            self.progress(stage, f"scan of {len(behaviors)} held-out behaviors x {len(attacks)} attacks on {target}")
+            conf = scan_config(target, items, used, source.judge, cfg.seed, cfg.max_new_tokens)
+            self.progress(stage, f"scan of {len(items)} behaviors x {len(used)} attacks on {target}")
             resume = self.results.get(stage, {}).get("run_id")
             run_id, interrupted = run_remeasure(
                 store.url, conf, resume, on_run=lambda rid, s=stage: self.save(s, {"run_id": rid, "status": "running"})
@@ -115,12 +120,15 @@ class HardenJob:
             self.progress("perplexity", "benign texts, base vs adapted")
             self.save("perplexity", perplexity_check(local_rest(source.target), str(adapter)))
         families = sorted({_family(a) for a in trained})
-        table = compare(store, self.results["before"]["run_id"], self.results["after"]["run_id"], set(families))
+        runs = {side: (self.results[side]["run_id"], self.results.get(f"facts_{side}", {}).get("run_id"))
+                for side in ("before", "after")}
+        table = compare(store, runs, set(families))
         summary = self.save("compare", {
             "rows": table, "trained_attacks": trained, "trained_families": families,
             "heldout_attacks": [a for a in attacks if a not in trained], "heldout_behaviors": len(behaviors),
             "perplexity": self.results["perplexity"], "revisions": self.results["revise"]["counts"],
-            "before_run": self.results["before"]["run_id"], "after_run": self.results["after"]["run_id"],
+            "before_run": runs["before"][0], "after_run": runs["after"][0],
+            "facts_before_run": runs["before"][1], "facts_after_run": runs["after"][1],
         })
         self.recorder.finish("complete")
         return {"run_id": self.run_id, **summary, "dataset": self.results["dataset"], "train": self.results["train"],
@@ -143,7 +151,7 @@ class HardenJob:
 
         try:
             revisions = revise_all(items, reviser, judge, load_constitution(), done=done,
-                                   max_new_tokens=self.config.revise_tokens, on_batch=store_batch)
+                                   batch_size=32, max_new_tokens=self.config.revise_tokens, on_batch=store_batch)
         finally:
             reviser.close()
         return self.save("revise", {"counts": revision_counts(revisions), "reviser": self.config.reviser})

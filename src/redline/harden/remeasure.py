@@ -1,10 +1,10 @@
 """Re-measure: the same scan of base and adapted model on held-out behaviors and held-out attack families.
 
 Both are ordinary scan runs (so `redline diff BEFORE AFTER` compares them): the held-out harmful and benign
-behaviors of the split plus the hallucination probes, under the attacks trained on and under attack families the
-dataset never saw. Rates and intervals come from `redline.metrics` (clustered by behavior). The general-capability
-check is perplexity on a held-out benign text set (`data/benign_texts.yaml`), base vs adapted, with bootstrap
-intervals over texts.
+behaviors of the split, under the attacks trained on and under attack families the dataset never saw. The
+hallucination probes (never trained on) are a second, smaller pair of scans, direct requests only. Rates and
+intervals come from `redline.metrics` (clustered by behavior). The general-capability check is perplexity on a
+held-out benign text set (`data/benign_texts.yaml`), base vs adapted, with bootstrap intervals over texts.
 """
 
 from __future__ import annotations
@@ -34,16 +34,18 @@ def behavior_metric_of(b: Behavior) -> str:
                           reference=bool(b.references or b.nonexistent))
 
 
-def heldout_behaviors(behaviors: dict[str, dict[str, Any]], split: dict[str, str]) -> list[Behavior]:
-    """Held-out behaviors that measure attack success or over-refusal, and every hallucination probe (never
-    trained on), in a stable order."""
-    out = []
+def heldout_behaviors(behaviors: dict[str, dict[str, Any]], split: dict[str, str]) -> tuple[list[Behavior],
+                                                                                            list[Behavior]]:
+    """(held-out behaviors that measure attack success or over-refusal, the hallucination probes), stable order."""
+    main, facts = [], []
     for bid in sorted(behaviors):
         b = Behavior.model_validate(behaviors[bid])
         metric = behavior_metric_of(b)
-        if metric == "hallucination" or (metric in ("attack_success", "over_refusal") and split.get(bid) == "heldout"):
-            out.append(b)
-    return out
+        if metric == "hallucination":
+            facts.append(b)
+        elif metric in ("attack_success", "over_refusal") and split.get(bid) == "heldout":
+            main.append(b)
+    return main, facts
 
 
 def heldout_attacks(trained: list[str], candidates: tuple[str, ...] = HELDOUT_ATTACKS) -> list[str]:
@@ -69,10 +71,11 @@ def _rate(rate: Any) -> dict[str, Any]:
     return rate.to_dict()
 
 
-def compare(store: Store, before: str, after: str, trained_families: set[str]) -> list[dict[str, Any]]:
-    """Before/after rates (clustered intervals) of the held-out rows: ASR under trained and held-out attack
-    families, over-refusal, hallucination."""
-    recs = {"before": load_attempts(store, before), "after": load_attempts(store, after)}
+def compare(store: Store, runs: dict[str, tuple[str, str]], trained_families: set[str]) -> list[dict[str, Any]]:
+    """Before/after rates (clustered intervals): ASR on held-out behaviors under trained and held-out attack
+    families, over-refusal, hallucination; `runs` maps `before`/`after` to (main scan, hallucination scan)."""
+    recs = {k: [*load_attempts(store, main), *(load_attempts(store, facts) if facts else [])]
+            for k, (main, facts) in runs.items()}
     rows = [
         ("attack success, held-out behaviors, trained attack families",
          lambda r: r.metric == "attack_success" and r.family in trained_families),
