@@ -136,7 +136,8 @@ def _top_up(out: Collection, ratio: float, seed: int) -> None:
         return
     attacks = sorted({f.attack for f in out.failures}) or ["identity"]
     fresh = [b for b in sets[BENIGN_SET].behaviors if b.id not in out.behaviors]
-    fresh.sort(key=lambda b: stable_rank(b.id, seed))
+    # salted apart from the split's hash, or the added behaviors would be the ones the split holds out
+    fresh.sort(key=lambda b: stable_rank(f"top-up:{b.id}", seed))
     added = 0
     for b in fresh:
         if added >= need:
