@@ -9,6 +9,7 @@ from ..policy.gate import GateResult, find_audits, gate_run
 from ..policy.model import Policy
 from ..results import AttemptRecord, get_run, load_attempts, resolve_run_id
 from ..store.db import Store
+from ..store.queries import load_audit_results
 from ..summary import Cell, run_summary, summarize
 
 
@@ -79,6 +80,15 @@ def disparities(audits: list[Any]) -> list[dict[str, Any]]:
             if isinstance(d, dict):
                 out.append(dict(d, audit=row.audit, key=row.key, run_id=row.run_id))
     return out
+
+
+def hardening(store: Store, run_id: str) -> dict[str, Any] | None:
+    """The before/after table of the newest harden job whose re-measure scans include this run, if any."""
+    for r in reversed(load_audit_results(store, audit="harden")):
+        runs = [r.data.get(k) for k in ("before_run", "after_run", "facts_before_run", "facts_after_run")]
+        if r.key == "compare" and run_id in runs:
+            return {"harden_run": r.run_id, **r.data}
+    return None
 
 
 def build_data(
@@ -160,6 +170,7 @@ def build_data(
         "worst_attacks": worst(by_attack),
         "attacks": sorted({r.attack for r in records}),
         "disparities": disparities(audits),
+        "hardening": hardening(store, run_id),
         "audit_runs": audit_runs,
         "attempts": [attempt_row(r) for r in records] if with_attempts else [],
     }

@@ -61,6 +61,9 @@ class BaseAsyncTarget:
         return None
 
 
+SHOWN_OPTIONS = ("adapter",)
+
+
 @dataclass(frozen=True)
 class TargetSpec:
     """A parsed target spec: `kind[:rest][;key=value...]`."""
@@ -71,12 +74,14 @@ class TargetSpec:
 
     @property
     def display(self) -> str:
-        """The spec as shown and stored: never contains a secret (keys come from the environment)."""
-        return self.kind + (f":{self.rest}" if self.rest else "")
+        """The spec as shown and stored: never contains a secret (keys come from the environment); options that
+        change the model itself (a LoRA `adapter`) are kept so runs of base and adapted model differ."""
+        shown = "".join(f";{k}={self.options[k]}" for k in SHOWN_OPTIONS if self.options.get(k))
+        return self.kind + (f":{self.rest}" if self.rest else "") + shown
 
 
 def parse_target_spec(spec: str) -> TargetSpec:
-    """Parse `local`, `local:PATH`, `openai:MODEL@URL;key_env=VAR`, `python:pkg.mod:func`.
+    """Parse `local`, `local:PATH`, `local;adapter=DIR`, `openai:MODEL@URL;key_env=VAR`, `python:pkg.mod:func`.
 
     Every spec (`--target`, `--judge llm:SPEC`, `--attacker`, an adaptive attack's `attacker=`/`judge=`) goes
     through here, so a secret given inline is refused wherever it appears, before anything is stored.

@@ -4,7 +4,8 @@
 Batches are left-padded and bucketed by prompt length; a token prefix shared by the whole batch (the chat
 template's system prompt, usually) is run once and its KV cache reused by every row. Decoding is greedy
 unless a temperature is given, then seeded. On a GPU the model runs in bf16 and `;static_cache=1`
-turns on a static KV cache with compilation.
+turns on a static KV cache with compilation. `;adapter=DIR` applies a saved peft (LoRA) adapter, merged into a
+copy of the base weights (e.g. the one `redline harden` trains).
 """
 
 from __future__ import annotations
@@ -135,6 +136,28 @@ def load_model(rest: str = "", device: str | None = None, dtype: str | None = No
     return model, tokenizer, model_id
 
 
+def load_adapter(model: Any, adapter: str) -> tuple[Any, str]:
+    """A copy of `model` with the peft adapter saved in folder `adapter` merged in, and the adapter's tag
+    (folder name and a digest of its weights, so two adapters with one name are told apart). Cached."""
+    path = Path(adapter).expanduser()
+    weights = sorted(path.glob("adapter_model.*")) if path.is_dir() else []
+    if not (path / "adapter_config.json").is_file() or not weights:
+        raise TargetError(f"adapter {adapter!r} is not a saved peft adapter (no adapter_config.json and weights)")
+    digest = hashlib.sha256(b"".join(w.read_bytes() for w in weights)).hexdigest()[:8]
+    key = (id(model), str(path.resolve()), digest)
+    if key not in _MODEL_CACHE:
+        import copy
+
+        from peft import PeftModel
+
+        try:
+            merged = PeftModel.from_pretrained(copy.deepcopy(model), str(path)).merge_and_unload()
+        except Exception as exc:  # noqa: BLE001 - an adapter of another model is a user error
+            raise TargetError(f"cannot apply adapter {adapter!r}: {type(exc).__name__}: {exc}"[:400]) from None
+        _MODEL_CACHE[key] = (merged.eval(), None)
+    return _MODEL_CACHE[key][0], f"{path.name}@{digest}"
+
+
 def render_chat(tokenizer: Any, conversation: Conversation) -> str:
     """Apply the model's chat template (with a plain fallback when it has none)."""
     messages = conversation_to_dicts(conversation)
@@ -154,8 +177,12 @@ class LocalTarget:
         device: str | None = None,
         dtype: str | None = None,
         static_cache: bool = False,
+        adapter: str | None = None,
     ) -> None:
         self.model, self.tokenizer, model_id = load_model(rest, device, dtype)
+        if adapter:
+            self.model, tag = load_adapter(self.model, adapter)
+            model_id = f"{model_id}+adapter:{tag}"
         self.device = self.model.device
         self.batch_size = max(1, int(batch_size))
         self.static_cache = static_cache
@@ -287,6 +314,7 @@ def make_local_target(spec: TargetSpec, **options: object) -> LocalTarget:
         device=options.get("device"),  # type: ignore[arg-type]
         dtype=options.get("dtype"),  # type: ignore[arg-type]
         static_cache=_flag(options.get("static_cache", "0")),
+        adapter=str(options["adapter"]) if options.get("adapter") else None,
     )
     for hook in ("steer", "ablate"):
         if options.get(hook):
