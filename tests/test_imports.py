@@ -12,7 +12,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 PKG = SRC / "redline"
 BOTTOM = {
     "redline", "redline.version", "redline.errors", "redline.stats", "redline.records", "redline.metrics",
-    "redline.registry",
+    "redline.registry", "redline.datafile",
 }
 # what each layer may never import (checked on every import, also those inside functions)
 FORBIDDEN = {

@@ -11,11 +11,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from ..errors import ConfigError, invalid
+from ..datafile import load_model
+from ..errors import ConfigError
 from ..metrics import Rate, metric_rate
 from ..store.db import Store
 from ..store.models import Run
@@ -53,16 +53,7 @@ class CampaignConfig(BaseModel):
 
 def load_campaign(path: str | Path) -> CampaignConfig:
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read campaign {p}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"campaign {p.name}: invalid YAML ({str(exc).splitlines()[0]})") from None
-    try:
-        config = CampaignConfig.model_validate(data)
-    except ValidationError as exc:
-        raise invalid(p.name, exc) from None
+    config = load_model(p, CampaignConfig, "campaign")
     if config.executor not in EXECUTORS:
         raise ConfigError(f"campaign {p.name}: unknown executor {config.executor!r} (one of: {', '.join(EXECUTORS)})")
     if len(set(config.targets)) != len(config.targets):

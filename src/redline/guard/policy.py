@@ -7,10 +7,9 @@ import json
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import ConfigError
+from ..datafile import load_model
 
 DEFAULT_POLICY = Path(__file__).parent / "default.yaml"
 Action = Literal["allow", "block", "redact", "flag"]
@@ -75,18 +74,4 @@ class GuardPolicy(BaseModel):
 
 def load_guard_policy(path: str | Path | None = None) -> GuardPolicy:
     """Read guard.yaml (the packaged default when `path` is None); bad files raise ConfigError (one line)."""
-    p = Path(path) if path else DEFAULT_POLICY
-    if not p.is_file():
-        raise ConfigError(f"guard policy file not found: {p}")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"guard policy {p.name}: invalid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"guard policy {p.name}: expected a mapping")
-    try:
-        return GuardPolicy.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(x) for x in err["loc"])
-        raise ConfigError(f"guard policy {p.name}: {where}: {err['msg']}") from None
+    return load_model(Path(path) if path else DEFAULT_POLICY, GuardPolicy, "guard policy", empty_ok=True)

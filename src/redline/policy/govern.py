@@ -8,10 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..errors import ConfigError, invalid
+from ..datafile import read_mapping
+from ..errors import invalid
 
 # Article 5(1) prohibited practices (Regulation (EU) 2024/1689).
 PROHIBITED = {
@@ -111,15 +111,7 @@ def load_questionnaire(path: str | Path | None, overrides: dict[str, Any] | None
     """Read a questionnaire YAML (or start empty) and apply flag overrides."""
     data: dict[str, Any] = {}
     if path:
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError(f"questionnaire {str(p)!r} not found")
-        try:
-            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"questionnaire {p.name}: invalid YAML ({str(exc).splitlines()[0]})") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"questionnaire {p.name}: expected a mapping")
+        data = read_mapping(path, "questionnaire", empty_ok=True)
     data.update({k: v for k, v in (overrides or {}).items() if v not in (None, [], ())})
     try:
         return Questionnaire.model_validate(data)

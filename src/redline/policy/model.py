@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..datafile import load_model
 from ..errors import ConfigError
 from ..judges.base import HARM_THRESHOLD
 
@@ -145,21 +146,7 @@ class Policy(BaseModel):
 
 def load_policy(path: str | Path | None = None) -> Policy:
     """Load and validate a policy file (the packaged default when `path` is None)."""
-    p = Path(path) if path else DEFAULT_POLICY
-    if not p.is_file():
-        raise ConfigError(f"policy file {str(p)!r} not found")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"policy file {p.name}: invalid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"policy file {p.name}: expected a mapping at the top level")
-    try:
-        return Policy.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(x) for x in err["loc"]) or "policy"
-        raise ConfigError(f"policy file {p.name}: {loc}: {err['msg']}") from None
+    return load_model(Path(path) if path else DEFAULT_POLICY, Policy, "policy")
 
 
 def parse_safeguards(spec: str | None, policy: Policy) -> list[str]:
