@@ -30,6 +30,19 @@ RUN_HELP = "Run id, unique prefix, or 'last' (the newest scan)"
 DB_HELP = "Results database: a SQLite path or a SQLAlchemy URL (postgresql+psycopg://...). Default: ./redline.db"
 
 
+def run_attempts(db: str | None, run_ref: str, judge: str | None = None) -> tuple[str, list]:
+    """(run id, its attempt records read with `judge`'s verdicts) for a run reference (`last`, id, prefix)."""
+    from ..store.db import Store
+    from ..store.queries import load_attempts, resolve_run_id
+
+    store = Store(db)
+    try:
+        run_id = resolve_run_id(store, run_ref)
+        return run_id, load_attempts(store, run_id, judge)
+    finally:
+        store.close()
+
+
 def fail(message: str) -> None:
     """Raise a user-facing error (one line, exit code 2)."""
     raise RedlineError(message)

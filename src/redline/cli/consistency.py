@@ -7,9 +7,7 @@ from rich.table import Table
 
 from ..attacks.framing import consistency_sets
 from ..consistency import ConsistencyTest, consistency_tests
-from ..store.db import Store
-from ..store.queries import load_attempts, resolve_run_id
-from .app import DB_HELP, JUDGE_HELP, RUN_HELP, app, console, fail, write_json
+from .app import DB_HELP, JUDGE_HELP, RUN_HELP, app, console, fail, run_attempts, write_json
 
 SETS_HELP = "Consistency sets to test: all, or names from `redline list consistency` joined by commas"
 
@@ -36,12 +34,7 @@ def report_consistency(db: str | None, run_ref: str, sets: str, alpha: float, ju
     if not 0 < alpha < 1:
         fail("--alpha must be between 0 and 1")
     chosen = consistency_sets(sets)
-    store = Store(db)
-    try:
-        run_id = resolve_run_id(store, run_ref)
-        records = load_attempts(store, run_id, judge)
-    finally:
-        store.close()
+    run_id, records = run_attempts(db, run_ref, judge)
     tests = consistency_tests(records, chosen, alpha=alpha)
     if not tests:
         fail(f"run {run_id} has no framing attempts of these sets; scan with `--consistency {sets}`")

@@ -15,11 +15,10 @@ from ..attacks.framing import consistency_sets, framing_spec
 from ..consistency import consistency_tests
 from ..engine.scan import ScanConfig, run_scan
 from ..probes.suites import get_suite
-from ..results import load_attempts, resolve_run_id
 from ..store.db import Store
 from ..store.queries import list_runs
 from ..summary import stored_summary
-from .app import DB_HELP, JUDGE_HELP, RUN_HELP, app, console, err_console, fail, write_json
+from .app import DB_HELP, JUDGE_HELP, RUN_HELP, app, console, err_console, fail, run_attempts, write_json
 from .consistency import consistency_table
 from .tables import summary_table
 
@@ -44,14 +43,6 @@ def with_framings(attacks: list[str] | None, suite: str, sets: str | None) -> li
     spec = framing_spec(consistency_sets(sets))
     base = attacks if attacks is not None else list(get_suite(suite).attacks)
     return base if spec in base else [*base, spec]
-
-
-def load_attempts_of(db: str | None, run_id: str) -> list:
-    store = Store(db)
-    try:
-        return load_attempts(store, run_id)
-    finally:
-        store.close()
 
 
 def load_summary(db: str | None, run_ref: str, judge: str | None = None) -> dict:
@@ -169,7 +160,7 @@ def scan(
     adaptive = summary.get("adaptive", {})
     tests = None
     if consistency:
-        tests = consistency_tests(load_attempts_of(db, result.run_id), consistency_sets(consistency))
+        tests = consistency_tests(run_attempts(db, result.run_id)[1], consistency_sets(consistency))
         summary["consistency"] = [t.to_dict() for t in tests]
     if summary_json:
         write_json(summary_json, summary)
@@ -244,12 +235,7 @@ def export(
     """Export every attempt of a run with its verdict."""
     if fmt not in ("jsonl", "csv"):
         fail(f"unknown export format {fmt!r} (jsonl or csv)")
-    store = Store(db)
-    try:
-        run_id = resolve_run_id(store, run)
-        records = load_attempts(store, run_id, judge)
-    finally:
-        store.close()
+    _, records = run_attempts(db, run, judge)
     try:
         fh = sys.stdout if output == "-" else Path(output).open("w", newline="", encoding="utf-8")
     except OSError as exc:
