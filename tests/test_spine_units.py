@@ -125,3 +125,25 @@ def test_shared_prefix_leaves_each_prompt_a_token_of_its_own():
     assert shared_prefix([[7, 8, 9]]) == [7, 8]
     assert shared_prefix([[1], [1]]) == []
     assert shared_prefix([[4, 5], [6, 5]]) == []
+
+
+def test_batches_keep_items_with_the_same_earlier_turns_together():
+    """Many-shot items share thousands of tokens of fabricated turns: a batch mixing them with items that do
+    not (here: behaviors with their own system prompt) would lose the shared-prefix reuse of `local`."""
+    from redline.engine.scan import earlier_turns, plan_batches
+
+    plain = [Behavior(id=f"b{i}", category="harmful_content", goal="Do a harmful thing " + "x" * i) for i in range(40)]
+    own_system = [
+        Behavior(id=f"s{i}", category="harmful_content", goal="Do a harmful thing " + "y" * i, system=f"Persona {i}.")
+        for i in range(10)
+    ]
+    plan = build_plan([*plain, *own_system], [create_attack("many_shot:shots=8")], max_new_tokens=8)
+    batches = plan_batches(plan, 16)
+    assert sorted(it.key for b in batches for it in b) == sorted(it.key for it in plan)
+    shared = [b for b in batches if any(not it.behavior.system for it in b)]
+    assert all(len({earlier_turns(it) for it in b}) == 1 for b in shared)
+    assert [len(b) for b in shared] == [16, 16, 8]
+    # without shared turns the order is plain shortest-first
+    flat = [it for b in plan_batches([it for b in batches for it in b if it.behavior.system], 4) for it in b]
+    lengths = [sum(len(m.content) for m in it.variant.conversation) for it in flat]
+    assert lengths == sorted(lengths)

@@ -251,14 +251,37 @@ class _StopFlag:
             signal.signal(sig, handler)  # type: ignore[arg-type]
 
 
+def earlier_turns(item: WorkItem) -> tuple[tuple[str, str], ...]:
+    """Every message of an item's conversation but the last: the part that items may share (a system prompt, a
+    many-shot attack's fabricated turns)."""
+    return tuple((m.role, m.content) for m in item.variant.conversation[:-1])
+
+
 def plan_batches(pending: list[WorkItem], batch_size: int) -> list[list[WorkItem]]:
     """Batches of items sharing decoding settings, shortest prompts first (least padding); every executor
-    runs these same batches, so a Ray-executed scan generates exactly what the in-process one does."""
+    runs these same batches, so a Ray-executed scan generates exactly what the in-process one does.
+
+    Items with the same earlier turns, at least half a batch of them (e.g. a many-shot attack's thousands of tokens
+    of fabricated turns), are batched only with each other, so a target that reuses a shared prefix (`local`)
+    computes those turns once per batch instead of once per row."""
     chunk = max(1, batch_size)
+
+    def length(it: WorkItem) -> int:
+        return sum(len(m.content) for m in it.variant.conversation)
+
     batches: list[list[WorkItem]] = []
     for group in group_by_decoding(pending):
-        group.sort(key=lambda it: sum(len(m.content) for m in it.variant.conversation))
-        batches += [group[i : i + chunk] for i in range(0, len(group), chunk)]
+        parts: dict[tuple, list[WorkItem]] = {}
+        for it in group:
+            parts.setdefault(earlier_turns(it), []).append(it)
+        rest = [it for turns, part in parts.items() if not turns or len(part) < max(2, chunk // 2) for it in part]
+        shared = [part for turns, part in parts.items() if turns and len(part) >= max(2, chunk // 2)]
+        cut: list[list[WorkItem]] = []
+        for part in [rest, *shared]:
+            part.sort(key=length)
+            cut += [part[i : i + chunk] for i in range(0, len(part), chunk)]
+        cut.sort(key=lambda b: length(b[0]))  # stable: equal lengths keep their order
+        batches += cut
     return batches
 
 
