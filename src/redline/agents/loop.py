@@ -17,7 +17,7 @@ from ..records import Conversation, Generation, GenerationParams, Message, ToolC
 from ..targets.base import Target
 from .apps import APPS, AppSet
 from .checks import evaluate
-from .defences import Defence, make_defence
+from .defences import SCREENS, Defence, make_defence
 from .injections import NOTE_REF, PLANT_ORDER, build_injection, encoded_goal
 from .protocol import parse_reply, to_text_conversation
 from .tasks import EnvironmentSpec, InjectionTask, UserTask, environments, injection_tasks, user_tasks
@@ -94,7 +94,7 @@ class Episode:
             shown = self.defence.wrap_result(result)
             self.messages.append(Message("tool", shown, tool_call_id=call.id, name=call.name))
             self.log.append({"name": call.name, "arguments": call.arguments, "allowed": allowed,
-                             "withheld": shown != result and self.defence.name == "classifier"})
+                             "withheld": shown != result and self.defence.name in SCREENS})
 
     def finish(self) -> None:
         if not self.done:

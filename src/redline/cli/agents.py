@@ -48,7 +48,7 @@ def agents(
     injection: list[str] = typer.Option(None, "--injection", help="Injection task (repeatable; default: all)"),
     family: list[str] = typer.Option(None, "--family", help="Injection family (repeatable; default: all five)"),
     encoding: list[str] = typer.Option(None, "--encoding", help="Also run each family encoded (base64, rot13, ...)"),
-    defence: list[str] = typer.Option(None, "--defence", help="none, spotlight, classifier, confirm (default: none)"),
+    defence: list[str] = typer.Option(None, "--defence", help="none, spotlight, patterns, classifier, confirm (default: none)"),
     limit: int = typer.Option(None, help="User tasks per environment"),
     samples: int = typer.Option(1, help="Samples per episode"),
     max_steps: int = typer.Option(6, help="Model turns per episode"),
