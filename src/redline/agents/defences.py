@@ -78,8 +78,9 @@ def _guard() -> Any:
 
 @lru_cache(maxsize=4096)
 def guard_score(text: str) -> tuple[float, str]:
-    """The guard's input rails on a tool output (read as both the last user turn and a tool message): 1.0 when
-    a rail blocks, 0.75 for a jailbreak persona without request harm, else the request-harm reading."""
+    """The guard's input rails on a tool output (read as both the last user turn and a tool message), deciding
+    at the guard's own thresholds: 1.0 when a rail blocks, 0.75 for a jailbreak persona without request harm,
+    else 0.0 (a request-harm reading below the guard's threshold is not a flag)."""
     check = _guard().check_input([{"role": "user", "content": text}, {"role": "tool", "content": text}])
     if check.blocked:
         hit = next(d for d in check.decisions if d.rail == check.blocked_by)
@@ -87,7 +88,7 @@ def guard_score(text: str) -> tuple[float, str]:
     persona = next((d for d in check.decisions if d.rail == "jailbreak" and "persona" in d.detail), None)
     if persona is not None:
         return 0.75, f"guard jailbreak: {persona.detail}"
-    return max((d.score for d in check.decisions), default=0.0), ""
+    return 0.0, ""
 
 
 def classifier_score(text: str) -> tuple[float, str]:
