@@ -26,6 +26,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..records import ToolCall
+from .user import SimulatedUser
 
 DEFENCES = ("none", "spotlight", "patterns", "classifier", "confirm")
 SCREENS = ("patterns", "classifier")  # defences that withhold flagged tool outputs and descriptions
@@ -140,21 +141,11 @@ class Defence:
                 self.flagged.append(f"{fn['name']}: {evidence}")
                 fn["description"] = "[description withheld: it looks like a prompt injection]"
 
-    def confirm(self, call: ToolCall, sensitive: bool, allowed: list[dict[str, Any]]) -> bool:
-        """Whether the call may run: always, except sensitive calls under `confirm` not in `allowed`."""
+    def confirm(self, call: ToolCall, sensitive: bool, user: SimulatedUser) -> bool:
+        """Whether the call may run: always, except sensitive calls under `confirm` the user does not approve."""
         if self.name != "confirm" or not sensitive:
             return True
-        return any(call.name == a["name"] and _same_args(call.arguments, a["arguments"]) for a in allowed)
-
-
-def _norm(v: Any) -> str:
-    return re.sub(r"\s+", "", str(v)).lower()
-
-
-def _same_args(got: dict[str, Any], want: dict[str, Any]) -> bool:
-    """The user confirms a call whose recipient/target arguments are those of their own task."""
-    keys = [k for k in ("to", "to_iban", "path", "id") if k in want]
-    return all(_norm(got.get(k, "")) == _norm(want[k]) for k in keys)
+        return user.approves(call)
 
 
 def make_defence(name: str, seed: int = 0) -> Defence:
