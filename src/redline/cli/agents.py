@@ -99,7 +99,7 @@ def run_with_progress(cfg, db: str | None, resume: str | None, batch_size: int, 
     from ..engine.agentic import run_agentic
 
     progress = Progress(TextColumn("agents"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=err_console, disable=quiet)
+                        disable=quiet)
     bar = progress.add_task("agents", total=None)
     with progress:
         result = run_agentic(cfg, db=db, resume=resume, batch_size=batch_size,
