@@ -2,10 +2,11 @@
 `patterns` (the first, keyword detector) vs `classifier` (patterns or the guard's input rails).
 
 Sets (agents/data/heldout/): `tool_outputs.yaml` (held-out set 2: 25 injections, 34 benign tool outputs,
-written before the guard-rail classifier existed and measured once) and `classifier.yaml` (set 1: 10 + 10,
-written after the patterns). Also the false-positive rate on every tool output the environments return in
-benign episodes (the careful scripted agent's reads). Detection and false-positive rates with Wilson intervals
-(`redline.stats`), and an exact McNemar test of old vs new on the same texts.
+written before the guard-rail classifier existed; both of its runs are in docs/agentic.md) and
+`classifier.yaml` (set 1: 10 + 10, written after the patterns). Also the false-positive rate on every tool
+output the environments return in benign episodes (the careful scripted agent's reads). Detection and
+false-positive rates with Wilson intervals (`redline.stats`), and an exact McNemar test of old vs new on the
+same texts.
 
     PYTHONPATH=src python benchmarks/agentic_classifier_heldout.py [--out docs/agentic-results/classifier.json]
 """
