@@ -27,7 +27,7 @@ def test_openai_target_runs_a_tool_agent_through_serve():
         target = create_target(f"openai:scripted@{server.base_url};timeout=60")
         assert target.supports_tools
         eps = [setup(EpisodeSpec("bank/pay_bill", "none", "transfer_money", "important")),
-               setup(EpisodeSpec("bank/pay_bill", "confirm", "transfer_money", "important")),
+               setup(EpisodeSpec("files/send_slides", "confirm", "delete_files", "important")),
                setup(EpisodeSpec("web/weather"))]
         run_episodes(target, eps, max_steps=8)
     hijacked, confirmed, benign = eps

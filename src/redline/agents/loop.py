@@ -17,10 +17,11 @@ from ..records import Conversation, Generation, GenerationParams, Message, ToolC
 from ..targets.base import Target
 from .apps import APPS, AppSet
 from .checks import evaluate
-from .defences import Defence, make_defence
+from .defences import SCREENS, Defence, make_defence
 from .injections import NOTE_REF, PLANT_ORDER, build_injection, encoded_goal
 from .protocol import parse_reply, to_text_conversation
 from .tasks import EnvironmentSpec, InjectionTask, UserTask, environments, injection_tasks, user_tasks
+from .user import SimulatedUser
 
 DECLINED = "The user declined this action."
 
@@ -59,6 +60,7 @@ class Episode:
     defence: Defence
     tools: list[dict[str, Any]]
     messages: Conversation
+    user: SimulatedUser = field(default_factory=lambda: SimulatedUser(""))
     poison: str = ""
     steps: int = 0
     calls: int = 0
@@ -87,14 +89,13 @@ class Episode:
         calls = [c if c.id else ToolCall(f"call_{self.calls + i}", c.name, c.arguments) for i, c in enumerate(calls)]
         self.calls += len(calls)
         self.messages.append(Message("assistant", content, tool_calls=tuple(calls)))
-        allowed_calls = [c.model_dump() for c in self.task.solution]
         for call in calls:
-            allowed = self.defence.confirm(call, self.apps.is_sensitive(call.name), allowed_calls)
+            allowed = self.defence.confirm(call, self.apps.is_sensitive(call.name), self.user)
             result = self.apps.call(call.name, call.arguments) if allowed else DECLINED
             shown = self.defence.wrap_result(result)
             self.messages.append(Message("tool", shown, tool_call_id=call.id, name=call.name))
             self.log.append({"name": call.name, "arguments": call.arguments, "allowed": allowed,
-                             "withheld": shown != result and self.defence.name == "classifier"})
+                             "withheld": shown != result and self.defence.name in SCREENS})
 
     def finish(self) -> None:
         if not self.done:
@@ -132,7 +133,9 @@ def setup(spec: EpisodeSpec, seed: int = 0) -> Episode:
             t["function"]["description"] += poison
     defence.screen_tools(tools)
     messages = [Message("system", env.system_prompt + defence.system_suffix()), Message("user", task.prompt)]
-    episode = Episode(spec, env, task, inj, apps, defence, tools, messages, poison=poison if poisoned else "")
+    sensitive = {c.name for c in task.solution if apps.is_sensitive(c.name)}
+    user = SimulatedUser.of(task.prompt, [(c.name, c.arguments) for c in task.solution], sensitive)
+    episode = Episode(spec, env, task, inj, apps, defence, tools, messages, user, poison=poison if poisoned else "")
     for i, ref in enumerate(task.solution[: spec.prefill]):
         episode.absorb(Generation(), "", [ToolCall(f"call_{i}", ref.name, dict(ref.arguments))])
         episode.steps -= 1  # a prefilled call is not a model turn

@@ -6,7 +6,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .app import DB_HELP, app, console, write_json
+from .app import DB_HELP, app, console, err_console, fail, write_json
 
 NUMBERS = ("benign_utility", "utility_under_attack", "targeted_asr")
 
@@ -48,7 +48,8 @@ def agents(
     injection: list[str] = typer.Option(None, "--injection", help="Injection task (repeatable; default: all)"),
     family: list[str] = typer.Option(None, "--family", help="Injection family (repeatable; default: all five)"),
     encoding: list[str] = typer.Option(None, "--encoding", help="Also run each family encoded (base64, rot13, ...)"),
-    defence: list[str] = typer.Option(None, "--defence", help="none, spotlight, classifier, confirm (default: none)"),
+    defence: list[str] = typer.Option(None, "--defence",
+                                      help="none, spotlight, patterns, classifier, confirm (default: none)"),
     limit: int = typer.Option(None, help="User tasks per environment"),
     samples: int = typer.Option(1, help="Samples per episode"),
     max_steps: int = typer.Option(6, help="Model turns per episode"),
@@ -76,7 +77,7 @@ def agents(
                 console.print(f"  {name}: {value}", markup=False, highlight=False)
         console.print(f"families: {', '.join(data['families'])}\ndefences: {', '.join(data['defences'])}")
         return
-    from ..engine.agentic import AgenticConfig, load_metrics, run_agentic
+    from ..engine.agentic import AgenticConfig, load_metrics
 
     if run:
         run_id, metrics = load_metrics(run, db)
@@ -86,15 +87,45 @@ def agents(
             families=family or None, encodings=encoding or None, defences=defence or None, limit=limit,
             samples=samples, max_steps=max_steps, prefill=prefill, max_new_tokens=max_new_tokens, seed=seed,
         )
-        progress = Progress(TextColumn("agents"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                            disable=quiet or as_json)
-        bar = progress.add_task("agents", total=None)
-        with progress:
-            result = run_agentic(cfg, db=db, resume=resume, batch_size=batch_size,
-                                 on_start=lambda n: progress.update(bar, total=n),
-                                 on_progress=lambda n: progress.advance(bar, n))
-        run_id, metrics = result.run_id, result.metrics
+        run_id, metrics = run_with_progress(cfg, db, resume, batch_size, quiet or as_json)
     if as_json:
         write_json("-", {"run_id": run_id, **metrics})
         return
     _print(run_id, metrics)
+
+
+def run_with_progress(cfg, db: str | None, resume: str | None, batch_size: int, quiet: bool) -> tuple[str, dict]:  # noqa: ANN001
+    """Run (or resume) an agentic run behind a progress bar; its id and numbers."""
+    from ..engine.agentic import run_agentic
+
+    progress = Progress(TextColumn("agents"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        disable=quiet)
+    bar = progress.add_task("agents", total=None)
+    with progress:
+        result = run_agentic(cfg, db=db, resume=resume, batch_size=batch_size,
+                             on_start=lambda n: progress.update(bar, total=n),
+                             on_progress=lambda n: progress.advance(bar, n))
+    return result.run_id, result.metrics
+
+
+def scan_agentic(suite: str, target: str, *, limit: int | None, samples: int | None, seed: int,
+                 max_new_tokens: int | None, batch_size: int, db: str | None, quiet: bool, as_json: bool,
+                 summary_json: str | None, unsupported: dict[str, object]) -> None:
+    """`redline scan --suite agentic`: the agentic episodes with `redline agents`' defaults (every environment,
+    user task, injection task and family; defence none), printed as `redline agents` prints them."""
+    from ..engine.agentic import AgenticConfig
+
+    given = [name for name, value in unsupported.items() if value]
+    if given:
+        fail(f"the agentic suite takes no {', '.join(given)} (`redline agents` has its options)")
+    cfg = AgenticConfig(target=target, suite=suite, limit=limit, samples=samples or 1, seed=seed,
+                        max_new_tokens=max_new_tokens)
+    if not quiet and not as_json:
+        err_console.print("suite agentic: agentic episodes (as `redline agents`), not chat probes")
+    run_id, metrics = run_with_progress(cfg, db, None, batch_size, quiet or as_json)
+    if summary_json:
+        write_json(summary_json, {"run_id": run_id, **metrics})
+    if as_json:
+        write_json("-", {"run_id": run_id, **metrics})
+    elif not quiet:
+        _print(run_id, metrics)

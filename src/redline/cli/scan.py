@@ -13,11 +13,13 @@ from rich.table import Table
 
 from ..attacks.framing import consistency_sets, framing_spec
 from ..consistency import consistency_tests
+from ..engine.agentic import AGENTIC_SUITE
 from ..engine.scan import ScanConfig, run_scan
 from ..probes.suites import get_suite
 from ..store.db import Store
 from ..store.queries import list_runs
 from ..summary import stored_summary
+from .agents import scan_agentic
 from .app import DB_HELP, JUDGE_HELP, RUN_HELP, app, console, err_console, fail, run_attempts, write_json
 from .consistency import consistency_table
 from .tables import summary_table
@@ -84,7 +86,14 @@ def scan(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or tables"),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout"),
 ) -> None:
-    """Run a red-team scan (or resume one) and print attack success by category and attack."""
+    """Run a red-team scan (or resume one) and print attack success by category and attack. The `agentic`
+    suite runs agentic episodes instead (as `redline agents`)."""
+    if not resume and get_suite(suite).name == AGENTIC_SUITE:
+        return scan_agentic(suite, target, limit=limit, samples=samples, seed=seed, max_new_tokens=max_new_tokens,
+                            batch_size=batch_size, db=db, quiet=quiet, as_json=as_json, summary_json=summary_json,
+                            unsupported={"--behaviors": behaviors, "--attack": attack, "--judge": judge,
+                                         "--consistency": consistency, "--steer": steer, "--ablate": ablate,
+                                         "--executor ray": executor != "inprocess"})
     config = None
     attacks = with_framings(list(attack) if attack else None, suite, consistency)
     for name, value in (("steer", steer), ("ablate", ablate)):

@@ -38,6 +38,7 @@ from ..targets.base import Target, create_target, parse_target_spec
 
 JUDGE_ID = "agentic:state"
 KIND = "agentic"
+AGENTIC_SUITE = "agentic"  # `redline scan --suite agentic` hands over to this runner
 
 
 class AgenticConfig(BaseModel):
@@ -46,7 +47,7 @@ class AgenticConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     target: str = "local"
-    suite: str = "agentic"
+    suite: str = AGENTIC_SUITE
     environments: list[str] | None = None
     user_tasks: list[str] | None = None  # ENV/ID
     injections: list[str] | None = None
