@@ -67,8 +67,13 @@ def test_quick_is_a_small_stratified_default() -> None:
 
 
 def test_every_suite_plans() -> None:
-    for name in builtin_suites():
-        assert make_plan(ScanConfig(suite=name)).items
+    from redline.engine.agentic import AgenticConfig, plan_episodes
+
+    for name, suite in builtin_suites().items():
+        if suite.runner == "agentic":
+            assert plan_episodes(AgenticConfig(suite=name)) and not suite.behaviors()
+        else:
+            assert make_plan(ScanConfig(suite=name)).items
 
 
 def test_behavior_data_is_well_formed() -> None:

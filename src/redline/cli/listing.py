@@ -52,11 +52,18 @@ def _attacks() -> list[dict]:
 
 
 def _suites() -> list[dict]:
+    from ..engine.agentic import AgenticConfig, plan_episodes
     from ..engine.scan import ScanConfig, make_plan
     from ..probes.suites import builtin_suites
 
     out = []
     for name, suite in builtin_suites().items():
+        if suite.runner == "agentic":
+            episodes = plan_episodes(AgenticConfig(suite=name))
+            out.append({"name": name, "behaviors": 0, "attacks": 0, "attempts": len(episodes),
+                        "samples": suite.samples, "max_new_tokens": suite.max_new_tokens,
+                        "categories": {"agentic (episodes)": len(episodes)}, "description": suite.description})
+            continue
         behaviors = suite.behaviors()
         out.append({"name": name, "behaviors": len(behaviors), "attacks": len(suite.attacks),
                     "attempts": make_plan(ScanConfig(suite=name)).planned, "samples": suite.samples,

@@ -13,7 +13,6 @@ from rich.table import Table
 
 from ..attacks.framing import consistency_sets, framing_spec
 from ..consistency import consistency_tests
-from ..engine.agentic import AGENTIC_SUITE
 from ..engine.scan import ScanConfig, run_scan
 from ..probes.suites import get_suite
 from ..store.db import Store
@@ -88,7 +87,7 @@ def scan(
 ) -> None:
     """Run a red-team scan (or resume one) and print attack success by category and attack. The `agentic`
     suite runs agentic episodes instead (as `redline agents`)."""
-    if not resume and get_suite(suite).name == AGENTIC_SUITE:
+    if not resume and get_suite(suite).runner == "agentic":
         return scan_agentic(suite, target, limit=limit, samples=samples, seed=seed, max_new_tokens=max_new_tokens,
                             batch_size=batch_size, db=db, quiet=quiet, as_json=as_json, summary_json=summary_json,
                             unsupported={"--behaviors": behaviors, "--attack": attack, "--judge": judge,

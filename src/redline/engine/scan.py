@@ -133,7 +133,8 @@ def make_plan(config: ScanConfig) -> ScanPlan:
         "config": config.plan_fields(),
         "behaviors": behaviors_hash(behaviors),
         "attacks": [a.spec for a in attacks],
-        "suite": suite.model_dump(mode="json"),
+        # `runner` is left out for chat suites so runs planned before the field existed still resume
+        "suite": suite.model_dump(mode="json", exclude={"runner"} if suite.runner == "chat" else None),
     }
     config_hash = hashlib.sha256(json.dumps(digest, sort_keys=True).encode()).hexdigest()[:16]
     return ScanPlan(

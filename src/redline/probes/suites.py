@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -22,6 +23,7 @@ class Suite(BaseModel):
 
     name: str
     description: str = ""
+    runner: Literal["chat", "agentic"] = "chat"  # agentic: `redline scan` hands over to the agentic runner
     sets: list[str] = Field(default_factory=lambda: ["all"])
     categories: list[str] = Field(default_factory=list)
     per_category: int | None = None
@@ -34,7 +36,10 @@ class Suite(BaseModel):
     judge: str | None = None
 
     def behaviors(self) -> list[Behavior]:
-        """The suite's behaviors, in a stable order, stratified when the suite says so."""
+        """The suite's behaviors, in a stable order, stratified when the suite says so (none for an agentic
+        suite: its episodes come from the agent environments)."""
+        if self.runner == "agentic":
+            return []
         available = builtin_probe_sets()
         names = list(available) if self.sets == ["all"] else self.sets
         chosen: list[Behavior] = []
