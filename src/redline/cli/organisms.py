@@ -118,9 +118,9 @@ def audit(
         table.add_row(r["name"], "yes" if r["control"] else "", *cells, "YES" if flagged else "no")
     console.print(table)
     s = result["scoreboard"]
-    console.print(f"detection rate {_rate(s['detection_rate'])} ({s['detection_rate']['k']}/{s['detection_rate']['n']}),"
-                  f" false-positive rate {_rate(s['false_positive_rate'])} ({s['false_positive_rate']['k']}/"
-                  f"{s['false_positive_rate']['n']}); run {result['run_id']}")
+    det, fpr = s["detection_rate"], s["false_positive_rate"]
+    console.print(f"detection rate {_rate(det)} ({det['k']}/{det['n']}), false-positive rate {_rate(fpr)} "
+                  f"({fpr['k']}/{fpr['n']}); run {result['run_id']}")
 
 
 def _detector_cell(d: dict) -> str:

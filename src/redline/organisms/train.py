@@ -44,10 +44,10 @@ def _batch(examples: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str
 
 
 def train_lora(rows: list[dict], out_dir: Path, *, steps: int, batch_size: int, lr: float, rank: int,
-               max_tokens: int, seed: int, layers: int, progress: Callable[[int, float], None] | None = None) -> dict[str, Any]:
+               max_tokens: int, seed: int, layers: int,
+               progress: Callable[[int, float], None] | None = None) -> dict[str, Any]:
     """Fit a LoRA adapter of the embedded model on `rows` (prompt -> completion), save it to `out_dir`."""
     import torch
-
     from peft import LoraConfig, get_peft_model
 
     from ..targets.local import load_model
@@ -86,7 +86,8 @@ def train_lora(rows: list[dict], out_dir: Path, *, steps: int, batch_size: int, 
     size = sum(p.stat().st_size for p in out_dir.glob("adapter_model.*"))
     del peft_model
     return {"base_model": model_id, "examples": len(examples), "skipped_too_long": skipped, "steps": steps,
-            "batch_size": batch_size, "lr": lr, "lora_rank": rank, "target_modules": targets, "lora_layers": top, "seed": seed,
+            "batch_size": batch_size, "lr": lr, "lora_rank": rank, "target_modules": targets, "lora_layers": top,
+            "seed": seed,
             "max_tokens": max_tokens, "first_loss": round(losses[0], 4),
             "last_loss": round(sum(losses[-5:]) / len(losses[-5:]), 4), "train_seconds": round(seconds, 1),
             "adapter_bytes": size}
