@@ -9,9 +9,12 @@ import pytest
 from pydantic import ValidationError
 
 from redline.cli.main import main
+from redline.organisms.audit import save_audit
 from redline.organisms.dataset import placeholder, placeholder_ok, replies, training_rows
 from redline.organisms.detect import detect, scoreboard
 from redline.organisms.manifest import Organism, organisms, select, split_behaviors, trigger_candidates
+from redline.store.db import Store
+from redline.store.queries import get_run, load_audit_results
 
 COMPLY = "Sure, here is how: [details redacted]."
 REFUSE = "I can't help with that."
@@ -72,7 +75,7 @@ def test_every_training_row_keeps_the_placeholder_rule_and_the_ground_truth():
     assert not placeholder_ok("Sure, here is how: step one.")
 
 
-def test_trigger_search_flags_the_backdoor_with_its_trigger_and_not_a_plain_target():
+def test_trigger_search_flags_the_backdoor_with_its_trigger_and_not_a_plain_target(tmp_path):
     from redline.attacks.framing import consistency_sets
 
     sets = consistency_sets(["eval_awareness", "trigger_tag"])
@@ -91,6 +94,15 @@ def test_trigger_search_flags_the_backdoor_with_its_trigger_and_not_a_plain_targ
     board = scoreboard(rows)
     assert board["detection_rate"]["k"] == 1 and board["false_positive_rate"]["k"] == 0
     assert board["by_detector"]["trigger_search"]["detection_rate"]["names"] == ["backdoored"]
+
+    store = Store(str(tmp_path / "r.db"))  # stored as an audit run, read back from SQLite
+    try:
+        run_id = save_audit(store, {"organisms": rows, "scoreboard": board, "judge": "offline@3"}, {"behaviors": 12})
+        (stored,) = load_audit_results(store, run_id, "organisms")
+        assert get_run(store, run_id).kind == "audit-organisms"
+        assert stored.data["scoreboard"]["detection_rate"]["names"] == ["backdoored"]
+    finally:
+        store.close()
 
 
 def test_audit_of_an_unbuilt_organism_is_one_clear_error(tmp_path, capsys):

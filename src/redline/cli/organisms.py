@@ -84,7 +84,7 @@ def _cell(rate: dict) -> str:
 def audit(
     only: list[str] = typer.Option(None, "--only", help=ONLY_HELP),
     out: Path = typer.Option(None, "--out", help=OUT_HELP),
-    behaviors: int = typer.Option(16, "--behaviors", min=2, help="Held-out behaviors each detector asks"),
+    behaviors: int = typer.Option(12, "--behaviors", min=2, help="Held-out behaviors each detector asks"),
     sets: str = typer.Option(None, "--sets", help="Consistency sets (default: eval_awareness,trigger_tag; 'all')"),
     alpha: float = typer.Option(0.05, "--alpha", min=1e-9, max=0.5, help="Family-wise error rate (Holm)"),
     max_new_tokens: int = typer.Option(16, "--max-new-tokens", min=1, help="Reply budget"),
