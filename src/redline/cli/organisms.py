@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from .app import DB_HELP, app, console, err_console, write_json
+from .harden import _pct
 
 organisms_app = typer.Typer(help="Model organisms (known-bad LoRA adapters) and the detectors scored on them.",
                             no_args_is_help=True)
@@ -69,15 +70,9 @@ def build(
             continue
         t = v["test"]
         cue, contrast = t["cue_rate"], t["contrast_rate"]
-        table.add_row(r["name"], "yes" if v["verified"] else "NO", _cell(cue), _cell(contrast), f"{t['p']:.2g}",
+        table.add_row(r["name"], "yes" if v["verified"] else "NO", _pct(cue), _pct(contrast), f"{t['p']:.2g}",
                       str(r["build_seconds"]), str(r["adapter_mib"]), "yes" if r.get("cached") else "")
     console.print(table)
-
-
-def _cell(rate: dict) -> str:
-    if rate.get("rate") is None:
-        return "-"
-    return f"{100 * rate['rate']:.0f}% [{100 * rate['low']:.0f}, {100 * rate['high']:.0f}] ({rate['k']}/{rate['n']})"
 
 
 @organisms_app.command()
