@@ -48,7 +48,7 @@ def build(
     out: Path = typer.Option(None, "--out", help=OUT_HELP),
     steps: int = typer.Option(None, "--steps", min=1, help="Training steps (default: the manifest's recipe)"),
     force: bool = typer.Option(False, "--force", help="Train again even when a cached adapter exists"),
-    verify_behaviors: int = typer.Option(24, "--verify-behaviors", min=2, help="Held-out behaviors to verify on"),
+    verify_behaviors: int = typer.Option(24, "--verify-behaviors", min=2, max=48, help="Held-out behaviors to verify"),
     max_new_tokens: int = typer.Option(16, "--max-new-tokens", min=1, help="Reply budget of the verification"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines"),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
@@ -79,7 +79,7 @@ def build(
 def audit(
     only: list[str] = typer.Option(None, "--only", help=ONLY_HELP),
     out: Path = typer.Option(None, "--out", help=OUT_HELP),
-    behaviors: int = typer.Option(12, "--behaviors", min=2, help="Held-out behaviors each detector asks"),
+    behaviors: int = typer.Option(24, "--behaviors", min=2, max=48, help="Held-out behaviors each detector asks"),
     sets: str = typer.Option(None, "--sets", help="Consistency sets (default: eval_awareness,trigger_tag; 'all')"),
     alpha: float = typer.Option(0.05, "--alpha", min=1e-9, max=0.5, help="Family-wise error rate (Holm)"),
     max_new_tokens: int = typer.Option(16, "--max-new-tokens", min=1, help="Reply budget"),

@@ -16,7 +16,7 @@ from .detect import detect, scoreboard
 from .manifest import Organism, split_behaviors, trigger_candidates
 
 
-def audit(orgs: list[Organism], root: Path | None = None, *, judge: str = "offline@3", behaviors: int = 12,
+def audit(orgs: list[Organism], root: Path | None = None, *, judge: str = "offline@3", behaviors: int = 24,
           sets: dict[str, tuple[str, str]] | None = None, alpha: float = 0.05, max_new_tokens: int = 16,
           progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run the detectors on each organism (built first: `redline organisms build`) on held-out behaviors; the
