@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -39,10 +39,12 @@ class HardenConfig(BaseModel):
     benign_ratio: float = Field(1.0, ge=1.0)
     heldout_fraction: float = Field(0.3, gt=0, lt=1)
     heldout_attacks: list[str] | None = None
+    method: Literal["sft", "dpo"] = "sft"
+    beta: float = Field(0.1, gt=0)
     steps: int | None = Field(None, ge=1)
-    epochs: float = Field(2.0, gt=0)
+    epochs: float = Field(4.0, gt=0)
     batch_size: int = Field(8, ge=1)
-    lr: float = Field(1e-3, gt=0)
+    lr: float = Field(5e-4, gt=0)
     rank: int = Field(8, ge=1)
     seed: int = 0
     revise_tokens: int = Field(64, ge=8)
@@ -91,10 +93,11 @@ class HardenJob:
         self.progress("dataset", ", ".join(f"{k} {v['rows']}" for k, v in self.results["dataset"]["files"].items()))
         adapter = out / "adapter"
         if "train" not in self.results or not (adapter / "adapter_config.json").exists():
-            rows = read_jsonl(self.results["dataset"]["files"]["sft.train"]["path"])
-            self.progress("train", f"LoRA on {len(rows)} SFT pairs")
-            info = train_adapter(source.target, rows, adapter, steps=cfg.steps, epochs=cfg.epochs,
-                                 batch_size=cfg.batch_size, lr=cfg.lr, rank=cfg.rank, seed=cfg.seed)
+            rows = read_jsonl(self.results["dataset"]["files"][f"{cfg.method}.train"]["path"])
+            self.progress("train", f"LoRA {cfg.method.upper()} on {len(rows)} {cfg.method.upper()} rows")
+            info = train_adapter(source.target, rows, adapter, method=cfg.method, steps=cfg.steps, epochs=cfg.epochs,
+                                 batch_size=cfg.batch_size, lr=cfg.lr, rank=cfg.rank, beta=cfg.beta, seed=cfg.seed,
+                                 progress=lambda k, loss: self.progress("train", f"step {k}: loss {loss:.3f}"))
             self.save("train", info)
         trained = _attacks_of(collection)
         held_attacks = cfg.heldout_attacks if cfg.heldout_attacks is not None else heldout_attacks(trained)
@@ -151,7 +154,8 @@ class HardenJob:
 
         try:
             revisions = revise_all(items, reviser, judge, load_constitution(), done=done,
-                                   batch_size=32, max_new_tokens=self.config.revise_tokens, on_batch=store_batch)
+                                   batch_size=32, max_new_tokens=self.config.revise_tokens, seed=self.config.seed,
+                                   on_batch=store_batch)
         finally:
             reviser.close()
         return self.save("revise", {"counts": revision_counts(revisions), "reviser": self.config.reviser})
