@@ -40,6 +40,9 @@ def harden(
     include_unconfirmed: bool = typer.Option(
         False, "--include-unconfirmed", help="Also train on attack successes no second reading confirmed"
     ),
+    reuse: str = typer.Option(
+        None, "--reuse", help="Take collect, revision and dataset from this earlier harden run (e.g. to train DPO)"
+    ),
     resume: bool = typer.Option(False, "--resume", help="Continue the interrupted harden run RUN ('last' = newest)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines"),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
@@ -47,9 +50,10 @@ def harden(
     """Train a LoRA adapter against a run's attack successes and measure it again on held-out behaviors."""
     from ..harden.pipeline import harden as run_harden
 
-    given = {"reviser": reviser, "judge": judge, "out": out, "method": method, "beta": beta, "steps": steps, "epochs": epochs, "lr": lr, "seed": seed,
+    given = {"reviser": reviser, "judge": judge, "out": out, "method": method, "beta": beta,
+             "steps": steps, "epochs": epochs, "lr": lr, "seed": seed,
              "heldout_fraction": heldout_fraction, "heldout_attacks": heldout_attack or None,
-             "max_new_tokens": max_new_tokens, "revise_tokens": revise_tokens}
+             "max_new_tokens": max_new_tokens, "revise_tokens": revise_tokens, "reuse": reuse}
     if include_unconfirmed:
         given["confirmed_only"] = False
     if resume and any(v is not None for v in given.values()):
@@ -81,5 +85,8 @@ def harden(
     console.print(table)
     revs = result["revisions"]
     console.print("revisions: " + ", ".join(f"{k} {v}" for k, v in revs.items()))
+    tr = result["train"]
+    console.print(f"training: {tr.get('method', 'sft')}, {tr['steps']} steps, loss {tr['first_loss']:.3f} -> "
+                  f"{tr['last_loss']:.3f}, seed {tr['seed']}")
     console.print(f"dataset and adapter in {result['train']['adapter'].rsplit('/', 1)[0]}; "
                   f"compare with `redline diff {result['before_run']} {result['after_run']}`")

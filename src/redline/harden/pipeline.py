@@ -23,6 +23,9 @@ from .remeasure import compare, heldout_attacks, heldout_behaviors, perplexity_c
 from .revise import Revision, revise_all, revision_counts
 from .train import local_rest, train_adapter
 
+REUSABLE = ("collect", "revise", "dataset")
+SAME_DATA = ("source_run", "reviser", "judge", "confirmed_only", "benign_ratio", "heldout_fraction", "seed",
+             "revise_tokens")
 STAGES = ("collect", "revise", "dataset", "train", "before", "after", "facts_before", "facts_after", "perplexity",
           "compare")
 
@@ -49,6 +52,7 @@ class HardenConfig(BaseModel):
     seed: int = 0
     revise_tokens: int = Field(64, ge=8)
     max_new_tokens: int = Field(64, ge=8)
+    reuse: str | None = None  # an earlier harden run of the same source whose collect/revise/dataset are taken
 
 
 Progress = Callable[[str, str], None]
@@ -76,6 +80,8 @@ class HardenJob:
         source = get_run(store, cfg.source_run)
         out = Path(cfg.out)
         self.recorder.set_status("running")
+        if cfg.reuse and "dataset" not in self.results:
+            self._reuse(cfg.reuse)
         collection = collect(store, cfg.source_run, judge=cfg.judge, confirmed_only=cfg.confirmed_only,
                              seed=cfg.seed, benign_ratio=cfg.benign_ratio)
         split = split_behaviors(collection.behaviors, cfg.heldout_fraction, cfg.seed)
@@ -137,6 +143,17 @@ class HardenJob:
         return {"run_id": self.run_id, **summary, "dataset": self.results["dataset"], "train": self.results["train"],
                 "collect": self.results["collect"]["counts"]}
 
+    def _reuse(self, other: str) -> None:
+        """Take the collect, revise (with its checkpoints) and dataset stages of an earlier harden run."""
+        done = {r.key: r.data for r in load_audit_results(self.store, other, "harden")}
+        missing = [s for s in REUSABLE if s not in done]
+        if missing:
+            raise RedlineError(f"harden run {other} has not finished its {missing[0]} stage; nothing to reuse yet")
+        for r in load_audit_results(self.store, other, "harden-revise"):
+            self.recorder.save_result("harden-revise", r.key, r.data)
+        for stage in REUSABLE:
+            self.save(stage, {**done[stage], "reused_from": other})
+
     def _revisions(self) -> dict[str, dict]:
         return {r.key: r.data for r in load_audit_results(self.store, self.run_id, "harden-revise")}
 
@@ -186,10 +203,28 @@ def start_job(store: Store, source_ref: str, progress: Progress | None = None, *
         err = exc.errors()[0]
         raise ConfigError(f"harden: {'.'.join(str(x) for x in err['loc'])}: {err['msg']}") from None
     parse_target_spec(config.reviser)
+    if config.reuse:
+        config = config.model_copy(update={"reuse": _check_reuse(store, config)})
     recorder = RunRecorder.start(store, "harden", source.target, config.model_dump(mode="json"),
                                  target_id=source.target_id, judge=source.judge, seed=config.seed,
                                  planned=len(STAGES))
     return HardenJob(store, recorder, config, progress)
+
+
+def _check_reuse(store: Store, config: HardenConfig) -> str:
+    """The id of the harden run to reuse; its data options must be the same as this job's."""
+    other_id = resolve_run_id(store, str(config.reuse), kind="harden")
+    other = get_run(store, other_id)
+    if other.kind != "harden":
+        raise RedlineError(f"--reuse takes a harden run; {other_id} is a {other.kind!r} run")
+    try:
+        theirs = HardenConfig.model_validate(other.config)
+    except ValidationError:
+        raise RedlineError(f"run {other_id} has a config this redline cannot read") from None
+    differ = [k for k in SAME_DATA if getattr(theirs, k) != getattr(config, k)]
+    if differ:
+        raise RedlineError(f"--reuse {other_id}: its {differ[0]} differs from this job's; the data would not match")
+    return other_id
 
 
 def open_job(store: Store, run_ref: str, progress: Progress | None = None) -> HardenJob:
