@@ -184,6 +184,12 @@ def test_interrupted_harden_resumes(db_path: str, source: str, tmp_path: Path,
     names = [r["row"] for r in result["rows"]]
     assert any("held-out attack families" in n for n in names) and result["heldout_attacks"] == ["refusal_suppression"]
     assert result["perplexity"]["before"]["perplexity"] > 1
+    # a second job trains DPO on the same data without revising again; different data options are refused
+    with pytest.raises(RedlineError, match="seed differs"):
+        pipeline.harden(db_path, source, **{**opts, "out": str(tmp_path / "dpo"), "seed": 5, "reuse": run_id})
+    dpo = pipeline.harden(db_path, source, **{**opts, "out": str(tmp_path / "dpo"), "method": "dpo", "reuse": run_id})
+    assert CALLS["n"] == calls and dpo["train"]["method"] == "dpo" and dpo["dataset"]["reused_from"] == run_id
+    assert dpo["train"]["adapter"] == str(tmp_path / "dpo" / "adapter") and dpo["rows"]
 
 
 def _run_ids(store: Store) -> list[str]:
