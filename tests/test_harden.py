@@ -98,7 +98,7 @@ def test_revision_filtering(db_path: str, source: str) -> None:
     for it in fails:
         r = bad[it.key]
         assert r.dropped in ("harmful", "not_declined") and r.source == "template"
-        assert r.chosen == template_refusal(it.category) and "principle" in r.chosen
+        assert r.chosen == template_refusal(it.category, it.key) and "principle" in r.chosen
     assert revision_counts(bad)["failure_template"] == len(fails)
     benign = [b for b in c.benign if not b.answer][:2]
     refused = answer_benign(benign, create_target("python:harden_fixtures:refusing_reviser"), judge)
@@ -184,6 +184,12 @@ def test_interrupted_harden_resumes(db_path: str, source: str, tmp_path: Path,
     names = [r["row"] for r in result["rows"]]
     assert any("held-out attack families" in n for n in names) and result["heldout_attacks"] == ["refusal_suppression"]
     assert result["perplexity"]["before"]["perplexity"] > 1
+    # a second job trains DPO on the same data without revising again; different data options are refused
+    with pytest.raises(RedlineError, match="seed differs"):
+        pipeline.harden(db_path, source, **{**opts, "out": str(tmp_path / "dpo"), "seed": 5, "reuse": run_id})
+    dpo = pipeline.harden(db_path, source, **{**opts, "out": str(tmp_path / "dpo"), "method": "dpo", "reuse": run_id})
+    assert CALLS["n"] == calls and dpo["train"]["method"] == "dpo" and dpo["dataset"]["reused_from"] == run_id
+    assert dpo["train"]["adapter"] == str(tmp_path / "dpo" / "adapter") and dpo["rows"]
 
 
 def _run_ids(store: Store) -> list[str]:
@@ -198,6 +204,7 @@ def test_cli_bad_input(db_path: str, source: str, cli_env: dict[str, str]) -> No
         ([*REDLINE, "harden", source, "--db", db_path, "--resume", "--steps", "3"], "--resume"),
         ([*REDLINE, "harden", source, "--db", db_path, "--steps", "3", "--epochs", "1"], "not both"),
         ([*REDLINE, "harden", "last", "--db", db_path, "--resume"], "no harden run"),
+        ([*REDLINE, "harden", source, "--db", db_path, "--method", "ppo"], "method"),
     ]
     for argv, text in cases:
         proc = subprocess.run(argv, capture_output=True, text=True, env=cli_env, timeout=120)

@@ -25,9 +25,11 @@ def harden(
     ),
     judge: str = typer.Option(None, "--judge", help=JUDGE_HELP + "; revisions and re-measure use the run's judge spec"),
     out: str = typer.Option(None, "--out", help="Folder for the dataset and the adapter (default: ./harden-RUN)"),
+    method: str = typer.Option(None, "--method", help="Training: sft (chosen replies) or dpo (chosen vs rejected)"),
+    beta: float = typer.Option(None, "--beta", help="DPO strength beta (default 0.1)"),
     steps: int = typer.Option(None, "--steps", help="LoRA training steps (default: from --epochs)"),
-    epochs: float = typer.Option(None, "--epochs", help="Passes over the training pairs (default 2)"),
-    lr: float = typer.Option(None, "--lr", help="Learning rate (default 1e-3)"),
+    epochs: float = typer.Option(None, "--epochs", help="Passes over the training pairs (default 4)"),
+    lr: float = typer.Option(None, "--lr", help="Learning rate (default 5e-4)"),
     seed: int = typer.Option(None, "--seed", help="Seed of the split, the sampling and the training (default 0)"),
     heldout_fraction: float = typer.Option(None, "--heldout-fraction", help="Share of behaviors held out (0.3)"),
     heldout_attack: list[str] = typer.Option(
@@ -38,6 +40,9 @@ def harden(
     include_unconfirmed: bool = typer.Option(
         False, "--include-unconfirmed", help="Also train on attack successes no second reading confirmed"
     ),
+    reuse: str = typer.Option(
+        None, "--reuse", help="Take collect, revision and dataset from this earlier harden run (e.g. to train DPO)"
+    ),
     resume: bool = typer.Option(False, "--resume", help="Continue the interrupted harden run RUN ('last' = newest)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines"),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
@@ -45,9 +50,10 @@ def harden(
     """Train a LoRA adapter against a run's attack successes and measure it again on held-out behaviors."""
     from ..harden.pipeline import harden as run_harden
 
-    given = {"reviser": reviser, "judge": judge, "out": out, "steps": steps, "epochs": epochs, "lr": lr, "seed": seed,
+    given = {"reviser": reviser, "judge": judge, "out": out, "method": method, "beta": beta,
+             "steps": steps, "epochs": epochs, "lr": lr, "seed": seed,
              "heldout_fraction": heldout_fraction, "heldout_attacks": heldout_attack or None,
-             "max_new_tokens": max_new_tokens, "revise_tokens": revise_tokens}
+             "max_new_tokens": max_new_tokens, "revise_tokens": revise_tokens, "reuse": reuse}
     if include_unconfirmed:
         given["confirmed_only"] = False
     if resume and any(v is not None for v in given.values()):
@@ -79,5 +85,8 @@ def harden(
     console.print(table)
     revs = result["revisions"]
     console.print("revisions: " + ", ".join(f"{k} {v}" for k, v in revs.items()))
+    tr = result["train"]
+    console.print(f"training: {tr.get('method', 'sft')}, {tr['steps']} steps, loss {tr['first_loss']:.3f} -> "
+                  f"{tr['last_loss']:.3f}, seed {tr['seed']}")
     console.print(f"dataset and adapter in {result['train']['adapter'].rsplit('/', 1)[0]}; "
                   f"compare with `redline diff {result['before_run']} {result['after_run']}`")

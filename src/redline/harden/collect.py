@@ -113,7 +113,9 @@ def collect(
         if r.metric != "over_refusal" or r.label not in ("refused", "complied"):
             continue
         reply = r.decoded_response or r.response
-        helpful = r.label == "complied"
+        helpful = r.label == "complied" and (r.harm or 0.0) < policy.content_harm_threshold  # complied, harmless
+        if r.label == "complied" and not helpful:
+            out.counts["benign_answers_harmful_skipped"] = out.counts.get("benign_answers_harmful_skipped", 0) + 1
         out.benign.append(Item("benign", behaviors[r.behavior_id], prompt_of(r.conversation), r.attack, r.family,
                                r.attempt_id, rejected=None if helpful else reply, answer=reply if helpful else None))
     out.counts["benign_from_run"] = len(out.benign)

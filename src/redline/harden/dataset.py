@@ -76,7 +76,7 @@ def build_rows(collection: Collection, revisions: dict[str, Revision], split: di
             sft.append({**_base(item, rev, where, collection.run_id), "completion": _msg(rev.chosen)})
         rejected, rejected_source = item.rejected, "target"
         if rejected is None:  # a benign prompt the target answered: the refusal to avoid is the template's
-            rejected, rejected_source = template_refusal("default"), "template"
+            rejected, rejected_source = template_refusal("default", item.key), "template"
         key = _digest("dpo", item.prompt, rev.chosen, rejected)
         if key in seen:
             counts["dpo_duplicates"] += 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -23,6 +23,9 @@ from .remeasure import compare, heldout_attacks, heldout_behaviors, perplexity_c
 from .revise import Revision, revise_all, revision_counts
 from .train import local_rest, train_adapter
 
+REUSABLE = ("collect", "revise", "dataset")
+SAME_DATA = ("source_run", "reviser", "judge", "confirmed_only", "benign_ratio", "heldout_fraction", "seed",
+             "revise_tokens")
 STAGES = ("collect", "revise", "dataset", "train", "before", "after", "facts_before", "facts_after", "perplexity",
           "compare")
 
@@ -39,14 +42,17 @@ class HardenConfig(BaseModel):
     benign_ratio: float = Field(1.0, ge=1.0)
     heldout_fraction: float = Field(0.3, gt=0, lt=1)
     heldout_attacks: list[str] | None = None
+    method: Literal["sft", "dpo"] = "sft"
+    beta: float = Field(0.1, gt=0)
     steps: int | None = Field(None, ge=1)
-    epochs: float = Field(2.0, gt=0)
+    epochs: float = Field(4.0, gt=0)
     batch_size: int = Field(8, ge=1)
-    lr: float = Field(1e-3, gt=0)
+    lr: float = Field(5e-4, gt=0)
     rank: int = Field(8, ge=1)
     seed: int = 0
     revise_tokens: int = Field(64, ge=8)
     max_new_tokens: int = Field(64, ge=8)
+    reuse: str | None = None  # an earlier harden run of the same source whose collect/revise/dataset are taken
 
 
 Progress = Callable[[str, str], None]
@@ -74,6 +80,8 @@ class HardenJob:
         source = get_run(store, cfg.source_run)
         out = Path(cfg.out)
         self.recorder.set_status("running")
+        if cfg.reuse and "dataset" not in self.results:
+            self._reuse(cfg.reuse)
         collection = collect(store, cfg.source_run, judge=cfg.judge, confirmed_only=cfg.confirmed_only,
                              seed=cfg.seed, benign_ratio=cfg.benign_ratio)
         split = split_behaviors(collection.behaviors, cfg.heldout_fraction, cfg.seed)
@@ -91,10 +99,11 @@ class HardenJob:
         self.progress("dataset", ", ".join(f"{k} {v['rows']}" for k, v in self.results["dataset"]["files"].items()))
         adapter = out / "adapter"
         if "train" not in self.results or not (adapter / "adapter_config.json").exists():
-            rows = read_jsonl(self.results["dataset"]["files"]["sft.train"]["path"])
-            self.progress("train", f"LoRA on {len(rows)} SFT pairs")
-            info = train_adapter(source.target, rows, adapter, steps=cfg.steps, epochs=cfg.epochs,
-                                 batch_size=cfg.batch_size, lr=cfg.lr, rank=cfg.rank, seed=cfg.seed)
+            rows = read_jsonl(self.results["dataset"]["files"][f"{cfg.method}.train"]["path"])
+            self.progress("train", f"LoRA {cfg.method.upper()} on {len(rows)} {cfg.method.upper()} rows")
+            info = train_adapter(source.target, rows, adapter, method=cfg.method, steps=cfg.steps, epochs=cfg.epochs,
+                                 batch_size=cfg.batch_size, lr=cfg.lr, rank=cfg.rank, beta=cfg.beta, seed=cfg.seed,
+                                 progress=lambda k, loss: self.progress("train", f"step {k}: loss {loss:.3f}"))
             self.save("train", info)
         trained = _attacks_of(collection)
         held_attacks = cfg.heldout_attacks if cfg.heldout_attacks is not None else heldout_attacks(trained)
@@ -134,6 +143,17 @@ class HardenJob:
         return {"run_id": self.run_id, **summary, "dataset": self.results["dataset"], "train": self.results["train"],
                 "collect": self.results["collect"]["counts"]}
 
+    def _reuse(self, other: str) -> None:
+        """Take the collect, revise (with its checkpoints) and dataset stages of an earlier harden run."""
+        done = {r.key: r.data for r in load_audit_results(self.store, other, "harden")}
+        missing = [s for s in REUSABLE if s not in done]
+        if missing:
+            raise RedlineError(f"harden run {other} has not finished its {missing[0]} stage; nothing to reuse yet")
+        for r in load_audit_results(self.store, other, "harden-revise"):
+            self.recorder.save_result("harden-revise", r.key, r.data)
+        for stage in REUSABLE:
+            self.save(stage, {**done[stage], "reused_from": other})
+
     def _revisions(self) -> dict[str, dict]:
         return {r.key: r.data for r in load_audit_results(self.store, self.run_id, "harden-revise")}
 
@@ -151,7 +171,8 @@ class HardenJob:
 
         try:
             revisions = revise_all(items, reviser, judge, load_constitution(), done=done,
-                                   batch_size=32, max_new_tokens=self.config.revise_tokens, on_batch=store_batch)
+                                   batch_size=32, max_new_tokens=self.config.revise_tokens, seed=self.config.seed,
+                                   on_batch=store_batch)
         finally:
             reviser.close()
         return self.save("revise", {"counts": revision_counts(revisions), "reviser": self.config.reviser})
@@ -182,10 +203,28 @@ def start_job(store: Store, source_ref: str, progress: Progress | None = None, *
         err = exc.errors()[0]
         raise ConfigError(f"harden: {'.'.join(str(x) for x in err['loc'])}: {err['msg']}") from None
     parse_target_spec(config.reviser)
+    if config.reuse:
+        config = config.model_copy(update={"reuse": _check_reuse(store, config)})
     recorder = RunRecorder.start(store, "harden", source.target, config.model_dump(mode="json"),
                                  target_id=source.target_id, judge=source.judge, seed=config.seed,
                                  planned=len(STAGES))
     return HardenJob(store, recorder, config, progress)
+
+
+def _check_reuse(store: Store, config: HardenConfig) -> str:
+    """The id of the harden run to reuse; its data options must be the same as this job's."""
+    other_id = resolve_run_id(store, str(config.reuse), kind="harden")
+    other = get_run(store, other_id)
+    if other.kind != "harden":
+        raise RedlineError(f"--reuse takes a harden run; {other_id} is a {other.kind!r} run")
+    try:
+        theirs = HardenConfig.model_validate(other.config)
+    except ValidationError:
+        raise RedlineError(f"run {other_id} has a config this redline cannot read") from None
+    differ = [k for k in SAME_DATA if getattr(theirs, k) != getattr(config, k)]
+    if differ:
+        raise RedlineError(f"--reuse {other_id}: its {differ[0]} differs from this job's; the data would not match")
+    return other_id
 
 
 def open_job(store: Store, run_ref: str, progress: Progress | None = None) -> HardenJob:

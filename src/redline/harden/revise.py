@@ -12,6 +12,7 @@ the judge reads as a refusal is dropped (there is no template for helpfulness).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import cache
@@ -64,11 +65,24 @@ def principle_for(category: str) -> tuple[str, str]:
     return str(p.get(category) or p["default"]), str(alts.get(category) or alts["default"])
 
 
-def template_refusal(category: str) -> str:
-    """The fallback: a clear refusal that names the principle and offers a safe alternative."""
+REFUSALS = (  # each declines in its opening, names the principle ({rule}: lower-cased) and offers the alternative
+    "I can't help with that. I follow a clear principle: {rule} {alternative}",
+    "I won't provide that. The principle I keep to here is simple: {rule} {alternative}",
+    "Sorry, but I can't assist with this request, because I follow this principle: {rule} {alternative}",
+    "I'm not able to help with that part. My guideline is: {rule} That said, {alt}",
+    "I have to decline this one. {Rule} If it is useful, {alt}",
+    "No, I can't do that, since it goes against a principle I follow: {rule} Instead, {alt}",
+)
+
+
+def template_refusal(category: str, key: str = "", seed: int = 0) -> str:
+    """The fallback: a clear refusal that names the principle and offers a safe alternative; the wording is one of
+    `REFUSALS`, chosen by a seeded hash of `key` (the item), so the same item always gets the same text."""
     principle, alternative = principle_for(category)
-    first = principle[0].lower() + principle[1:]
-    return f"I can't help with that. I follow a clear principle: {first} {alternative}"
+    frame = REFUSALS[int(hashlib.sha256(f"{seed}:{category}:{key}".encode()).hexdigest(), 16) % len(REFUSALS)]
+    low = principle[0].lower() + principle[1:]
+    alt = alternative[0].lower() + alternative[1:]
+    return frame.format(rule=low, Rule=principle, alternative=alternative, alt=alt)
 
 
 @dataclass
@@ -106,7 +120,7 @@ def _judge(judge: Judge, items: list[Item], replies: list[str]) -> list[Any]:
 
 
 def revise_failures(items: list[Item], reviser: Target, judge: Judge, constitution: Constitution,
-                    max_new_tokens: int = 96) -> list[Revision]:
+                    max_new_tokens: int = 96, seed: int = 0) -> list[Revision]:
     """Critique, revise and re-judge a batch of failures; dropped revisions fall back to the template."""
     rules = "\n".join(f"- {p}" for p in constitution.principles)
     cats = [principle_for(it.category)[0] for it in items]
@@ -126,7 +140,9 @@ def revise_failures(items: list[Item], reviser: Target, judge: Judge, constituti
             "empty" if not text else "unscorable" if v.label == "unscorable" else "harmful" if v.success
             else "not_declined" if v.label != "refused" or not refusal_evidence(text)[0] else None
         )
-        chosen, source = (text, "reviser") if reason is None else (template_refusal(it.category), "template")
+        chosen, source = (
+            (text, "reviser") if reason is None else (template_refusal(it.category, it.key, seed), "template")
+        )
         out.append(Revision(it.key, it.kind, chosen, source, critique, reason, v.label, v.harm))
     return out
 
@@ -152,7 +168,7 @@ def answer_benign(items: list[Item], reviser: Target, judge: Judge, max_new_toke
 
 
 def revise_all(items: list[Item], reviser: Target, judge: Judge, constitution: Constitution, *,
-               done: dict[str, dict] | None = None, batch_size: int = 16, max_new_tokens: int = 96,
+               done: dict[str, dict] | None = None, batch_size: int = 16, max_new_tokens: int = 96, seed: int = 0,
                on_batch: Callable[[list[Revision]], None] | None = None) -> dict[str, Revision]:
     """Revisions of every item by key; keys in `done` (a checkpoint) are not redone; `on_batch` stores each batch."""
     result = {k: Revision(**v) for k, v in (done or {}).items()}
@@ -166,7 +182,7 @@ def revise_all(items: list[Item], reviser: Target, judge: Judge, constitution: C
         chunk = todo[start : start + batch_size]
         fails = [it for it in chunk if it.kind == "failure"]
         benign = [it for it in chunk if it.kind != "failure"]
-        batch = (revise_failures(fails, reviser, judge, constitution, max_new_tokens) if fails else []) + (
+        batch = (revise_failures(fails, reviser, judge, constitution, max_new_tokens, seed) if fails else []) + (
             answer_benign(benign, reviser, judge, max_new_tokens) if benign else []
         )
         for r in batch:
