@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 
 from .metrics import clustered_rate
 from .store.db import Store
-from .store.queries import AttemptRecord, get_run, load_attempts, resolve_run_id
+from .store.queries import AttemptRecord, get_run, guard_rails, load_attempts, resolve_run_id
 
 
 @dataclass
@@ -110,4 +110,6 @@ def run_summary(run, records: list[AttemptRecord], judge: str | None = None) -> 
 def stored_summary(store: Store, run_ref: str, judge: str | None = None) -> dict:
     """The summary of a stored run (`last` = the newest scan), read with `judge`'s verdicts (default: the run's)."""
     run_id = resolve_run_id(store, run_ref)
-    return run_summary(get_run(store, run_id), load_attempts(store, run_id, judge), judge)
+    summary = run_summary(get_run(store, run_id), load_attempts(store, run_id, judge), judge)
+    guard = guard_rails(store, run_id)
+    return summary | {"guard": guard} if guard else summary

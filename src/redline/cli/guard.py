@@ -14,6 +14,7 @@ def guard(
     host: str = typer.Option("127.0.0.1", help="Interface to bind (loopback by default)"),
     port: int = typer.Option(8080, help="Port"),
     log: str = typer.Option(None, "--log", help="Append every rail decision to this JSON-lines file"),
+    db: str = typer.Option(None, "--db", help="Also record every decision in this store (a run of kind guard)"),
     model_name: str = typer.Option("redline-guard", help="Model name reported to clients"),
 ) -> None:
     """Serve http://HOST:PORT/v1/chat/completions with input, output and conversation rails around UPSTREAM."""
@@ -33,8 +34,14 @@ def guard(
     if parse_target_spec(upstream).kind == "guard":
         raise ConfigError("--upstream is the model to guard; a guard: spec there would guard twice")
     tgt = create_target(upstream, batch_size=1)
-    g = Guard(pol, log=log)
-    err_console.print(f"guarding {tgt.id} with policy {pol.name} ({pol.digest()}) at http://{host}:{port}/v1")
+    store = None
+    if db:
+        from ..guard.record import DecisionStore
+
+        store = DecisionStore(db, upstream, pol)
+    g = Guard(pol, log=log, store=store)
+    where = f"; decisions in run {store.run_id}" if store else ""
+    err_console.print(f"guarding {tgt.id} with policy {pol.name} ({pol.digest()}) at http://{host}:{port}/v1{where}")
     try:
         uvicorn.run(create_guard_app(g, tgt, model_name), host=host, port=port, log_level="warning")
     finally:

@@ -35,6 +35,10 @@ def print_summary(summary: dict) -> None:
     )
     console.print(summary_table("By category", summary["categories"], "category"))
     console.print(summary_table("By attack", summary["attacks"], "attack"))
+    if summary.get("guard"):
+        g = summary["guard"]
+        fired = ", ".join(f"{k} {n}" for k, n in g["fired"].items()) or "none"
+        console.print(f"guard: {g['requests']} requests, {g['blocked']} blocked; rails fired: {fired}")
 
 
 def with_framings(attacks: list[str] | None, suite: str, sets: str | None) -> list[str] | None:

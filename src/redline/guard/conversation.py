@@ -1,5 +1,7 @@
 """The conversation rail's state: a decayed running risk per conversation id, LRU-bounded, with expiry.
 
+A turn's risk is the request harm of the user turn, or (when the policy scores replies) the content harm of the
+assistant reply that came before it, whichever is higher: a model walked into harm shows it in its replies.
 score <- decay * score + risk for each new user turn (risks under `min_turn_risk` add nothing), so a run of
 moderately risky turns crosses the threshold that no single turn reaches, and old turns fade. Clients that
 resend the whole history are recognised: only turns not seen before are added; a shorter or different
@@ -24,6 +26,22 @@ class ConversationState:
 
 def digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def replies_before_turns(messages: list[dict[str, str]]) -> list[tuple[str, str] | None]:
+    """Per user turn: (the previous user turn, the assistant's reply to it) when the history has that reply."""
+    out: list[tuple[str, str] | None] = []
+    last_user: str | None = None
+    reply: list[str] = []
+    for m in messages:
+        role, content = m.get("role"), m.get("content") or ""
+        if role == "user":
+            text = "\n".join(reply).strip()
+            out.append((last_user, text) if last_user is not None and text else None)
+            last_user, reply = content, []
+        elif role == "assistant":
+            reply.append(content)
+    return out
 
 
 def conversation_key(messages: list[dict[str, str]]) -> str:

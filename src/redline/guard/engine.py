@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from ..redaction import redact as redact_secrets
 from . import rails as r
-from .conversation import ConversationTracker, conversation_key
+from .conversation import ConversationTracker, conversation_key, replies_before_turns
 from .policy import GuardPolicy
 
 T = TypeVar("T")
@@ -40,6 +40,7 @@ class Decision:
     action: str
     score: float = 0.0
     detail: str = ""
+    view: str = ""  # the text the rail read, shortened (JSON-lines log and attempt params only, never the store)
 
 
 @dataclass
@@ -58,31 +59,45 @@ class Check:
 
 
 class DecisionLog:
-    """JSON lines, one per decision, appended under a lock; texts pass through key redaction first."""
+    """JSON lines, one per decision, appended under a lock (texts pass through key redaction first), and, when
+    given a `DecisionStore` (guard/record.py), the same decisions in the store."""
 
-    def __init__(self, path: str | Path | None) -> None:
+    def __init__(self, path: str | Path | None, store: Any = None) -> None:
         self.path = Path(path) if path else None
+        self.store = store
         self._lock = threading.Lock()
         if self.path:
             self.path.parent.mkdir(parents=True, exist_ok=True)
 
-    def write(self, request_id: str, conv_id: str, phase: str, decisions: list[Decision]) -> None:
-        if not self.path or not decisions:
+    def write(self, request_id: str, conv_id: str, phase: str, decisions: list[Decision],
+              latency_s: float = 0.0) -> None:
+        if not decisions:
+            return
+        if self.store is not None:
+            self.store.write(request_id, conv_id, phase, decisions, latency_s)
+        if not self.path:
             return
         now = time.time()
         lines = [
             json.dumps({"ts": round(now, 3), "request_id": request_id, "conversation": conv_id, "phase": phase,
+                        "latency_s": round(latency_s, 4),
                         **{k: (redact_secrets(v) if isinstance(v, str) else v) for k, v in asdict(d).items()}})
             for d in decisions
         ]
         with self._lock, self.path.open("a", encoding="utf-8") as fh:
             fh.write("\n".join(lines) + "\n")
 
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+
 
 class Guard:
     """Rails around any upstream; thread-safe; one instance serves many requests."""
 
-    def __init__(self, policy: GuardPolicy, readings: Any = None, log: str | Path | None = None) -> None:
+    def __init__(self, policy: GuardPolicy, readings: Any = None, log: str | Path | None = None,
+                 store: Any = None) -> None:
+        """`log`: a JSON-lines file; `store`: a `record.DecisionStore` (decisions also in the store)."""
         if readings is None:
             from .classify import Readings
 
@@ -91,7 +106,7 @@ class Guard:
             readings.content_harm([("warm up", "warm up")])
         self.policy = policy
         self.readings = readings
-        self.log = DecisionLog(log)
+        self.log = DecisionLog(log, store)
         conv = policy.conversation
         self.tracker = ConversationTracker(conv.decay, conv.min_turn_risk, conv.expiry_s, conv.max_conversations)
         self._pool = cf.ThreadPoolExecutor(max_workers=4, thread_name_prefix="guard-classifier")
@@ -114,10 +129,10 @@ class Guard:
         else:
             check.decisions.append(Decision(rail, "flag", 0.0, f"{exc} (fail open)"))
 
-    def _hit(self, check: Check, rail: str, score: float, detail: str) -> None:
+    def _hit(self, check: Check, rail: str, score: float, detail: str, view: str = "") -> None:
         action = getattr(self.policy.rails, rail, None)
         action = action.action if action is not None else self.policy.conversation.action
-        check.decisions.append(Decision(rail, action, round(score, 4), detail))
+        check.decisions.append(Decision(rail, action, round(score, 4), detail, view))
         if action in ("block", "redact") and check.blocked_by is None:
             check.blocked_by = rail
 
@@ -148,7 +163,7 @@ class Guard:
             best = max(range(len(own)), key=own.__getitem__)
             harm, check.goal = own[best], views[best]
             if rails.request_harm.action != "allow" and harm >= rails.request_harm.threshold:
-                self._hit(check, "request_harm", harm, f"request harm {harm:.2f} (read from: {_short(views[best])})")
+                self._hit(check, "request_harm", harm, f"request harm {harm:.2f}", _short(views[best]))
             if rails.jailbreak.action != "allow" and pattern.kinds:
                 if harm >= rails.jailbreak.threshold:
                     self._hit(check, "jailbreak", harm, f"{', '.join(pattern.kinds)} with request harm {harm:.2f}")
@@ -156,9 +171,17 @@ class Guard:
                     check.decisions.append(Decision("jailbreak", "flag", round(harm, 4), ", ".join(pattern.kinds)))
             if run_conv:
                 risks = [*scores[len(views) :], harm]
+                try:
+                    replies = self._reply_risks(messages, len(risks))
+                except ClassifierError as exc:
+                    self._failure(check, "conversation", exc)
+                    return check
+                risks = [max(a, b) for a, b in zip(risks, replies, strict=True)]
                 score = self.tracker.update(conv_id, users, risks)
                 if score >= self.policy.conversation.threshold:
-                    self._hit(check, "conversation", score, f"running risk {score:.2f} over {len(users)} turn(s)")
+                    from_replies = sum(b > a for a, b in zip([*scores[len(views) :], harm], replies, strict=True))
+                    self._hit(check, "conversation", score, f"running risk {score:.2f} over {len(users)} turn(s)"
+                              + (f", {from_replies} turn(s) scored by the reply before them" if from_replies else ""))
         if rails.injection.action != "allow":
             hits = r.injection_markers(messages)
             if hits:
@@ -166,6 +189,15 @@ class Guard:
         if not check.decisions:  # every request leaves a line in the log, passes included
             check.decisions.append(Decision("input", "allow", round(harm, 4), "no input rail fired"))
         return check
+
+    def _reply_risks(self, messages: list[dict[str, str]], n: int) -> list[float]:
+        """Content harm of the assistant reply before each of the last `n` user turns (0 where there is none)."""
+        if not self.policy.conversation.score_replies or n == 0:
+            return [0.0] * n
+        pairs = replies_before_turns(messages)[-n:]
+        todo = [p for p in pairs if p is not None]
+        harms = iter(self._classify(self.readings.content_harm, todo) if todo else [])
+        return [next(harms) if p is not None else 0.0 for p in pairs]
 
     # --- output -------------------------------------------------------------------------------------------
 
@@ -212,6 +244,7 @@ class Guard:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self.log.close()
 
 
 class StreamCheck:

@@ -72,7 +72,7 @@ class GuardedTarget:
             msgs = conversation_to_dicts(conv)
             check = self.guard.check_input(msgs)
             checks.append((rid, check, time.perf_counter() - start))
-            self.guard.log.write(rid, check.conversation, "input", check.decisions)
+            self.guard.log.write(rid, check.conversation, "input", check.decisions, checks[i][2])
             if check.blocked:
                 out[i] = Generation(text=policy.refusal, finish_reason="content_filter", latency_s=checks[i][2],
                                     extra={"guard": guard_record(policy, check, None, 0.0, checks[i][2], rid)})
@@ -93,8 +93,9 @@ class GuardedTarget:
                     continue
                 start = time.perf_counter()
                 check_out = self.guard.check_output(check_in.goal, gen.text, conversation_to_dicts(batch[i]))
-                guard_s = in_s + time.perf_counter() - start
-                self.guard.log.write(rid, check_in.conversation, "output", check_out.decisions)
+                out_s = time.perf_counter() - start
+                guard_s = in_s + out_s
+                self.guard.log.write(rid, check_in.conversation, "output", check_out.decisions, out_s)
                 out[i] = Generation(
                     text=check_out.text, tokens=gen.tokens, latency_s=upstream_s + guard_s,
                     finish_reason="content_filter" if check_out.blocked else gen.finish_reason,

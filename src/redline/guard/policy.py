@@ -48,6 +48,7 @@ class ConversationRail(BaseModel):
     decay: float = Field(0.8, ge=0.0, le=1.0)
     threshold: float = Field(1.1, gt=0.0)
     min_turn_risk: float = Field(0.25, ge=0.0, le=1.0)  # turn risks below this add nothing
+    score_replies: bool = True  # a turn's risk also reads the content harm of the assistant reply before it
     expiry_s: float = Field(3600.0, gt=0.0)
     max_conversations: int = Field(10_000, ge=1)
 

@@ -70,8 +70,9 @@ def create_guard_app(guard: Guard, upstream: Target, model_name: str = "redline-
         params = _params(body)
         rid = guard.new_request_id()
         conversation = [Message(m["role"], m["content"]) for m in msgs]  # type: ignore[arg-type]
+        t0 = time.perf_counter()
         check = await asyncio.to_thread(guard.check_input, msgs, conv_id)
-        guard.log.write(rid, check.conversation, "input", check.decisions)
+        guard.log.write(rid, check.conversation, "input", check.decisions, time.perf_counter() - t0)
         headers = {"X-Guard-Request-Id": rid}
         if check.blocked:
             headers["X-Guard-Blocked-By"] = check.blocked_by or ""
@@ -94,8 +95,9 @@ def create_guard_app(guard: Guard, upstream: Target, model_name: str = "redline-
             except Exception as exc:  # noqa: BLE001 - the upstream's failure, reported without a traceback
                 return JSONResponse({"error": {"message": f"upstream error: {type(exc).__name__}"}},
                                     status_code=502, headers=headers)
+        t0 = time.perf_counter()
         out = await asyncio.to_thread(guard.check_output, check.goal, text, msgs)
-        guard.log.write(rid, check.conversation, "output", out.decisions)
+        guard.log.write(rid, check.conversation, "output", out.decisions, time.perf_counter() - t0)
         if out.blocked:
             headers["X-Guard-Blocked-By"] = out.blocked_by or ""
         return JSONResponse(completion(rid, out.text, "content_filter" if out.blocked else "stop"), headers=headers)
@@ -114,6 +116,7 @@ def create_guard_app(guard: Guard, upstream: Target, model_name: str = "redline-
             pieces.put(("end", ""))
 
         yield chunk(rid, {"role": "assistant", "content": ""})
+        checking = 0.0  # the guard's own seconds over the stream's windows
         async with slots:
             threading.Thread(target=pump, daemon=True).start()
             deadline = time.monotonic() + policy.upstream_timeout_s
@@ -129,16 +132,20 @@ def create_guard_app(guard: Guard, upstream: Target, model_name: str = "redline-
                     break
                 if kind == "end":
                     break
+                t0 = time.perf_counter()
                 out = await asyncio.to_thread(sc.feed, piece)
+                checking += time.perf_counter() - t0
                 if out:
                     yield chunk(rid, {"content": out})
                 if sc.blocked_by:
                     break
         if not sc.blocked_by:
+            t0 = time.perf_counter()
             rest = await asyncio.to_thread(sc.finish)
+            checking += time.perf_counter() - t0
             if rest:
                 yield chunk(rid, {"content": rest})
-        guard.log.write(rid, conv_id, "output", sc.decisions)
+        guard.log.write(rid, conv_id, "output", sc.decisions, checking)
         if sc.blocked_by:
             yield chunk(rid, {"content": ("\n\n" if sc.sent else "") + policy.refusal}, "content_filter")
         else:

@@ -1,4 +1,4 @@
-"""SQLAlchemy models: runs, behaviors, attempts, verdicts, adaptive steps, findings, audit results."""
+"""SQLAlchemy models: runs, behaviors, attempts, verdicts, adaptive steps, findings, audit results, guard decisions."""
 
 from __future__ import annotations
 
@@ -155,4 +155,21 @@ class AuditResult(Base):
     audit: Mapped[str] = mapped_column(String(64))
     key: Mapped[str] = mapped_column(String(256))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class GuardDecision(Base):
+    """One runtime-guard rail decision on one request (never the request's text or any key)."""
+
+    __tablename__ = "guard_decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    request_id: Mapped[str] = mapped_column(String(64), index=True)
+    conversation: Mapped[str] = mapped_column(String(128), default="")
+    phase: Mapped[str] = mapped_column(String(16))
+    rail: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    latency_s: Mapped[float] = mapped_column(Float, default=0.0)
+    detail: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 from ..errors import RedlineError
 from ..metrics import behavior_metric
 from .db import Store
-from .models import Attempt, AuditResult, BehaviorRow, Run, Step, VerdictRow
+from .models import Attempt, AuditResult, BehaviorRow, GuardDecision, Run, Step, VerdictRow
 
 
 @dataclass
@@ -269,3 +269,36 @@ def stored_behaviors(store: Store, run_id: str) -> dict[str, dict[str, Any]]:
             }
             for r in rows
         }
+
+
+def guard_rails(store: Store, run_id: str) -> dict[str, Any]:
+    """The runtime guard's rails that fired in a run: counts per `rail:action` (passes left out), the requests
+    seen and blocked. Read from the run's guard decisions (a `redline guard --db` session), else from the guard
+    records that a guarded scan keeps in its attempts' params; empty when the run went through no guard."""
+    fired: dict[str, int] = {}
+    requests: set[str] = set()
+    blocked: set[str] = set()
+
+    def add(request_id: str, rail: str, action: str) -> None:
+        requests.add(request_id)
+        if action != "allow":
+            fired[f"{rail}:{action}"] = fired.get(f"{rail}:{action}", 0) + 1
+        if action == "block":
+            blocked.add(request_id)
+
+    with store.session() as s:
+        rows = s.execute(
+            select(GuardDecision.request_id, GuardDecision.rail, GuardDecision.action).where(
+                GuardDecision.run_id == run_id
+            )
+        ).all()
+        for rid, rail, action in rows:
+            add(rid, rail, action)
+        if not rows:
+            for (params,) in s.execute(select(Attempt.params).where(Attempt.run_id == run_id)):
+                record = ((params or {}).get("extra") or {}).get("guard") or {}
+                for d in record.get("decisions", []):
+                    add(record.get("request_id", ""), d.get("rail", ""), d.get("action", ""))
+    if not requests:
+        return {}
+    return {"requests": len(requests), "blocked": len(blocked), "fired": dict(sorted(fired.items()))}

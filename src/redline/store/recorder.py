@@ -16,7 +16,7 @@ from ..errors import RedlineError
 from ..redaction import redact, redact_data
 from ..version import __version__
 from .db import Store
-from .models import Attempt, AuditResult, BehaviorRow, Run, Step, VerdictRow, utcnow
+from .models import Attempt, AuditResult, BehaviorRow, GuardDecision, Run, Step, VerdictRow, utcnow
 from .queries import stored_steps
 
 
@@ -182,6 +182,19 @@ class RunRecorder:
     def steps(self, behavior_id: str, method: str) -> dict[int, tuple[str, dict]]:
         """The steps already stored for one (behavior, method), replayed when a run resumes."""
         return stored_steps(self.store, self.run_id, behavior_id, method)
+
+    def record_guard_decisions(self, decisions: Iterable[dict[str, Any]]) -> None:
+        """Store the runtime guard's decisions on one request atomically (keys request_id, conversation, phase,
+        rail, action, score, latency_s, detail); details pass through key redaction."""
+        with self.store.session() as s:
+            s.add_all(
+                GuardDecision(
+                    run_id=self.run_id, request_id=d["request_id"], conversation=d.get("conversation", "")[:128],
+                    phase=d["phase"], rail=d["rail"], action=d["action"], score=float(d.get("score", 0.0)),
+                    latency_s=float(d.get("latency_s", 0.0)), detail=redact(d.get("detail", "")),
+                )
+                for d in decisions
+            )
 
     def save_result(self, audit: str, key: str, data: dict[str, Any]) -> None:
         """Insert or replace one keyed result (audit findings, adaptive outcomes) of this run."""
