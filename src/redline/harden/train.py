@@ -14,7 +14,6 @@ adapter disabled, and its log-probabilities are computed once, before training (
 from __future__ import annotations
 
 import math
-import random
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -117,25 +116,13 @@ def examples(tokenizer: Any, rows: list[dict], method: str) -> tuple[list[tuple[
     return out, skipped
 
 
-def _batches(n: int, batch_size: int, steps: int, seed: int) -> list[list[int]]:
-    rng = random.Random(seed)
-    order: list[int] = []
-    out = []
-    for _ in range(steps):
-        while len(order) < batch_size:
-            order += rng.sample(range(n), n)
-        out.append(order[:batch_size])
-        order = order[batch_size:]
-    return out
-
-
 def fit(model: Any, tokenizer: Any, data: list[tuple[str, ...]], method: str = "sft", *, steps: int = 10,
         lr: float = 2e-4, batch_size: int = 8, rank: int = 8, beta: float = 0.1, seed: int = 0,
         copy_model: bool = True, progress: Callable[[int, float], None] | None = None) -> tuple[Any, dict[str, Any]]:
     """LoRA-train a copy of `model` on (prompt, chosen[, rejected]) examples; returns (peft model, info)."""
     import torch
 
-    from ..audits.privacy.memorization import lora_model
+    from ..audits.privacy.memorization import lora_model, seeded_batches, train_adapter
 
     if method not in METHODS:
         raise RedlineError(f"unknown training method {method!r}; use one of {', '.join(METHODS)}")
@@ -153,23 +140,16 @@ def fit(model: Any, tokenizer: Any, data: list[tuple[str, ...]], method: str = "
                 c, r = pair_logprobs(peft_model, tokenizer, *zip(*part, strict=True))
                 ref_c[s:s + len(part)], ref_r[s:s + len(part)] = c.cpu(), r.cpu()
         ref = (ref_c, ref_r)
-    opt = torch.optim.AdamW([p for p in peft_model.parameters() if p.requires_grad], lr=lr)
-    losses: list[float] = []
-    peft_model.train()
-    for step, idx in enumerate(_batches(len(data), min(batch_size, len(data)), steps, seed)):
+
+    def loss_of(idx: list[int]) -> Any:
         part = [data[i] for i in idx]
         if ref is None:
-            loss = sft_loss(peft_model, encode_pairs(tokenizer, [p[0] for p in part], [p[1] for p in part]))
-        else:
-            c, r = pair_logprobs(peft_model, tokenizer, *zip(*part, strict=True))
-            loss = dpo_loss(c, r, ref[0][idx].to(c.device), ref[1][idx].to(c.device), beta)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(float(loss.detach()))
-        if progress:
-            progress(step + 1, losses[-1])
-    peft_model.eval()
+            return sft_loss(peft_model, encode_pairs(tokenizer, [p[0] for p in part], [p[1] for p in part]))
+        c, r = pair_logprobs(peft_model, tokenizer, *zip(*part, strict=True))
+        return dpo_loss(c, r, ref[0][idx].to(c.device), ref[1][idx].to(c.device), beta)
+
+    order = seeded_batches(len(data), min(batch_size, len(data)), steps, seed)
+    losses = train_adapter(peft_model, order, loss_of, lr, progress)
     info = {"method": method, "steps": steps, "lr": lr, "batch_size": batch_size, "lora_rank": rank,
             "target_modules": targets, "first_loss": losses[0] if losses else None,
             "last_loss": float(np.mean(losses[-5:])) if losses else None, "losses": [round(x, 4) for x in losses],

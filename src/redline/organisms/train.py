@@ -8,7 +8,6 @@ projections of the top layers only, so the backward pass stops there: training f
 from __future__ import annotations
 
 import copy
-import random
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -50,6 +49,7 @@ def train_lora(rows: list[dict], out_dir: Path, *, steps: int, batch_size: int, 
     import torch
     from peft import LoraConfig, get_peft_model
 
+    from ..audits.privacy.memorization import seeded_batches, train_adapter
     from ..targets.local import load_model
 
     model, tokenizer, model_id = load_model("", device="cpu", dtype="float32")
@@ -63,28 +63,16 @@ def train_lora(rows: list[dict], out_dir: Path, *, steps: int, batch_size: int, 
     cfg = LoraConfig(r=rank, lora_alpha=2 * rank, lora_dropout=0.0, target_modules=targets,
                      layers_to_transform=top, task_type="CAUSAL_LM")
     peft_model = get_peft_model(copy.deepcopy(model), cfg)
-    opt = torch.optim.AdamW([p for p in peft_model.parameters() if p.requires_grad], lr=lr)
-    rng = random.Random(seed)
-    order: list[int] = []
-    losses: list[float] = []
     start = time.perf_counter()
-    peft_model.train()
-    for step in range(steps):
-        while len(order) < batch_size:
-            order += rng.sample(range(len(examples)), len(examples))
-        idx, order = order[:batch_size], order[batch_size:]
-        loss = peft_model(**_batch([examples[i] for i in idx], tokenizer.pad_token_id)).loss
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(float(loss.detach()))
-        if progress:
-            progress(step + 1, losses[-1])
+
+    def loss_of(idx: list[int]) -> Any:
+        return peft_model(**_batch([examples[i] for i in idx], tokenizer.pad_token_id)).loss
+
+    losses = train_adapter(peft_model, seeded_batches(len(examples), batch_size, steps, seed), loss_of, lr, progress)
     seconds = time.perf_counter() - start
     out_dir.mkdir(parents=True, exist_ok=True)
     peft_model.save_pretrained(str(out_dir))
     size = sum(p.stat().st_size for p in out_dir.glob("adapter_model.*"))
-    del peft_model
     return {"base_model": model_id, "examples": len(examples), "skipped_too_long": skipped, "steps": steps,
             "batch_size": batch_size, "lr": lr, "lora_rank": rank, "target_modules": targets, "lora_layers": top,
             "seed": seed,

@@ -72,6 +72,40 @@ def lora_model(model: Any, rank: int = 8, copy_model: bool = True) -> tuple[Any,
     return get_peft_model(base, cfg), targets
 
 
+def seeded_batches(n: int, batch_size: int, steps: int, seed: int) -> list[list[int]]:
+    """`steps` batches of indices into `n` examples: seeded shuffles, one epoch after another."""
+    rng = random.Random(seed)
+    order: list[int] = []
+    out = []
+    for _ in range(steps):
+        while len(order) < batch_size:
+            order += rng.sample(range(n), n)
+        out.append(order[:batch_size])
+        order = order[batch_size:]
+    return out
+
+
+def train_adapter(peft_model: Any, batches: Sequence[list[int]], loss_of: Callable[[list[int]], Any], lr: float,
+                  progress: Callable[[int, float], None] | None = None) -> list[float]:
+    """AdamW over the adapter's trainable weights, one step per batch of example indices; the losses per step.
+    The one training loop of every LoRA fine-tune (privacy audits, `redline harden`, organisms)."""
+    import torch
+
+    opt = torch.optim.AdamW([p for p in peft_model.parameters() if p.requires_grad], lr=lr)
+    losses: list[float] = []
+    peft_model.train()
+    for step, idx in enumerate(batches):
+        loss = loss_of(idx)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+        if progress:
+            progress(step + 1, losses[-1])
+    peft_model.eval()
+    return losses
+
+
 def lora_finetune(model: Any, tokenizer: Any, texts: Sequence[str], steps: int = 100, lr: float = 3e-3,
                   batch_size: int = 8, rank: int = 8, seed: int = 0, copy_model: bool = True,
                   progress: Callable[[int, float], None] | None = None) -> tuple[Any, dict]:
@@ -82,25 +116,13 @@ def lora_finetune(model: Any, tokenizer: Any, texts: Sequence[str], steps: int =
         raise RedlineError("the fine-tuning corpus is empty")
     torch.manual_seed(seed)
     peft_model, targets = lora_model(model, rank, copy_model)
-    opt = torch.optim.AdamW([p for p in peft_model.parameters() if p.requires_grad], lr=lr)
-    rng = random.Random(seed)
-    order: list[int] = []
-    losses = []
     start = time.perf_counter()
-    peft_model.train()
-    for step in range(steps):
-        while len(order) < batch_size:
-            order += rng.sample(range(len(texts)), len(texts))
-        idx, order = order[:batch_size], order[batch_size:]
+
+    def loss_of(idx: list[int]) -> Any:
         nll, mask = token_nll(peft_model, encode_batch(tokenizer, [texts[i] for i in idx]))
-        loss = nll.sum() / mask.sum()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(float(loss.detach()))
-        if progress:
-            progress(step + 1, losses[-1])
-    peft_model.eval()
+        return nll.sum() / mask.sum()
+
+    losses = train_adapter(peft_model, seeded_batches(len(texts), batch_size, steps, seed), loss_of, lr, progress)
     info = {"steps": steps, "lr": lr, "batch_size": batch_size, "lora_rank": rank, "target_modules": targets,
             "first_loss": losses[0] if losses else None, "last_loss": float(np.mean(losses[-5:])) if losses else None,
             "seconds": round(time.perf_counter() - start, 1)}
