@@ -50,13 +50,17 @@ def _wait(driver, css: str):  # noqa: ANN001, ANN202
 
 def _press(driver, key: str, submits: bool = True) -> None:  # noqa: ANN001
     """Press `key` on the page (focus off the inputs, as a labeller would); wait for the next page if it submits."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
+    # the heading can be replaced between finding and clicking it while the last submit's page settles: retry
+    WebDriverWait(driver, 120, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.find_element(By.TAG_NAME, "h1").click() or True
+    )
     page = driver.find_element(By.TAG_NAME, "main")
-    driver.find_element(By.TAG_NAME, "h1").click()
     ActionChains(driver).send_keys(key).perform()
     if submits:
         WebDriverWait(driver, 120).until(expected_conditions.staleness_of(page))

@@ -69,13 +69,29 @@ def injection_score(text: str) -> tuple[float, str]:
 
 @lru_cache(maxsize=1)
 def _guard() -> Any:
-    """The guard with its default policy's input rails (the conversation rail off: each text stands alone)."""
+    """The guard with its default policy's input rails (the conversation rail off: each text stands alone),
+    reading request harm with the default judge's request head (`offline@3`), as when the defence was measured.
+    The guard's own request head is tuned to let benign look-alike *requests* through and reads injected
+    instructions in tool outputs as harmless (3 of the 25 held-out injections flagged with it, docs/agentic.md)."""
+    from ..guard.classify import Readings
     from ..guard.engine import Guard
     from ..guard.policy import load_guard_policy
+    from ..judges.offline import GENERATIONS, LATEST, OfflineClassifier
+
+    class ToolOutputReadings(Readings):
+        id = f"offline@{LATEST}-request+offline@2"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.judge = OfflineClassifier.load(GENERATIONS[LATEST])
+
+        def request_harm(self, texts: list[str]) -> list[float]:
+            with self._lock:
+                return [s.request_harm for s in self.judge.score_batch([(t, "") for t in texts])]
 
     policy = load_guard_policy().model_copy(deep=True)
     policy.conversation.action = "allow"
-    return Guard(policy)
+    return Guard(policy, readings=ToolOutputReadings())
 
 
 @lru_cache(maxsize=4096)
