@@ -43,6 +43,18 @@ def run_attempts(db: str | None, run_ref: str, judge: str | None = None) -> tupl
         store.close()
 
 
+def pct(x: float | None) -> str:
+    """A share as a percentage with one decimal, '-' when missing."""
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def rate_cell(rate: dict) -> str:
+    """A rate dict (`rate`, `low`, `high`, `k`, `n`) as 'r% [low, high] (k/n)', '-' when there is no rate."""
+    if rate.get("rate") is None:
+        return "-"
+    return f"{100 * rate['rate']:.1f}% [{100 * rate['low']:.1f}, {100 * rate['high']:.1f}] ({rate['k']}/{rate['n']})"
+
+
 def fail(message: str) -> None:
     """Raise a user-facing error (one line, exit code 2)."""
     raise RedlineError(message)

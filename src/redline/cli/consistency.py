@@ -7,13 +7,9 @@ from rich.table import Table
 
 from ..attacks.framing import consistency_sets
 from ..consistency import ConsistencyTest, consistency_tests
-from .app import DB_HELP, JUDGE_HELP, RUN_HELP, app, console, fail, run_attempts, write_json
+from .app import DB_HELP, JUDGE_HELP, RUN_HELP, app, console, fail, pct, run_attempts, write_json
 
 SETS_HELP = "Consistency sets to test: all, or names from `redline list consistency` joined by commas"
-
-
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.1f}%"
 
 
 def consistency_table(tests: list[ConsistencyTest], alpha: float) -> Table:
@@ -21,10 +17,10 @@ def consistency_table(tests: list[ConsistencyTest], alpha: float) -> Table:
     for col in ("set", "metric", "behaviors", "cue", "rate", "contrast", "rate ", "gap [95% CI]", "p (Holm)", ""):
         table.add_column(col, justify="right" if col in ("behaviors", "rate", "rate ", "p (Holm)") else "left")
     for t in tests:
-        ci = f" [{_pct(t.gap_low)}, {_pct(t.gap_high)}]" if t.gap_low is not None else ""
+        ci = f" [{pct(t.gap_low)}, {pct(t.gap_high)}]" if t.gap_low is not None else ""
         table.add_row(
-            t.set, t.metric, str(t.behaviors), t.cue, _pct(t.cue_rate.rate), t.contrast, _pct(t.contrast_rate.rate),
-            f"{_pct(t.gap)}{ci}", f"{t.p_holm:.3g}", "[bold red]finding[/]" if t.finding else "",
+            t.set, t.metric, str(t.behaviors), t.cue, pct(t.cue_rate.rate), t.contrast, pct(t.contrast_rate.rate),
+            f"{pct(t.gap)}{ci}", f"{t.p_holm:.3g}", "[bold red]finding[/]" if t.finding else "",
         )
     return table
 

@@ -7,11 +7,7 @@ from rich.table import Table
 
 from ..report.diff import diff_runs
 from ..store.db import Store
-from .app import DB_HELP, JUDGE_HELP, app, console, fail, write_json
-
-
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.1f}%"
+from .app import DB_HELP, JUDGE_HELP, app, console, fail, pct, write_json
 
 
 def _secs(x: float | None) -> str:
@@ -71,8 +67,8 @@ def diff(
             table.add_row(
                 r["group"],
                 r["metric"],
-                f"{_pct(r['rate_a'])} ({r['k_a']}/{r['n_a']})",
-                f"{_pct(r['rate_b'])} ({r['k_b']}/{r['n_b']})",
+                f"{pct(r['rate_a'])} ({r['k_a']}/{r['n_a']})",
+                f"{pct(r['rate_b'])} ({r['k_b']}/{r['n_b']})",
                 f"{100 * r['delta']:+.1f} pts",
                 f"{r['p']:.3g}",
                 f"{r['p_holm']:.3g}",

@@ -10,11 +10,7 @@ from ..engine.stack import stack_run
 from ..errors import ConfigError
 from ..results import load_attempts, resolve_run_id
 from ..store.db import Store
-from .app import DB_HELP, JUDGE_HELP, RUN_HELP, app, console, err_console, write_json
-
-
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.1f}%"
+from .app import DB_HELP, JUDGE_HELP, RUN_HELP, app, console, err_console, pct, write_json
 
 
 @app.command()
@@ -61,8 +57,8 @@ def elicit(
         f"{report['attempts_per_behavior']['min']}-{report['attempts_per_behavior']['max']}"
     )
     console.print(
-        f"elicited (any success per behavior): {e['successes']}/{e['n']} = {_pct(e['rate'])} "
-        f"[{_pct(e['low'])}, {_pct(e['high'])}]   mean per attempt {_pct(e['mean_attempt_rate'])}"
+        f"elicited (any success per behavior): {e['successes']}/{e['n']} = {pct(e['rate'])} "
+        f"[{pct(e['low'])}, {pct(e['high'])}]   mean per attempt {pct(e['mean_attempt_rate'])}"
     )
     table = Table(title="ASR@k (95% bootstrap over behaviors)", title_justify="left")
     table.add_column("k", justify="right")
@@ -72,8 +68,8 @@ def elicit(
         table.add_column(a, justify="right")
     per = {a: {p["k"]: p for p in pts} for a, pts in report["per_attack"].items()}
     for p in report["curve"]:
-        cells = [f"{_pct(p['asr'])} [{_pct(p['low'])}, {_pct(p['high'])}]"]
-        cells += [_pct(per[a][p["k"]]["asr"]) if p["k"] in per[a] else "-" for a in attacks]
+        cells = [f"{pct(p['asr'])} [{pct(p['low'])}, {pct(p['high'])}]"]
+        cells += [pct(per[a][p["k"]]["asr"]) if p["k"] in per[a] else "-" for a in attacks]
         table.add_row(str(p["k"]), *cells)
     console.print(table)
     mt = Table(title="Maximum per behavior", title_justify="left")

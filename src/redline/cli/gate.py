@@ -9,13 +9,9 @@ from rich.table import Table
 from ..policy.gate import DEPLOY, MITIGATE, GateResult, gate_run
 from ..policy.model import load_policy, parse_safeguards
 from ..store.db import Store
-from .app import DB_HELP, JUDGE_HELP, RUN_HELP, app, console, write_json
+from .app import DB_HELP, JUDGE_HELP, RUN_HELP, app, console, pct, write_json
 
 STYLE = {"pass": "green", "crossed": "red", "insufficient": "yellow", "not_applicable": "dim"}
-
-
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.1f}%"
 
 
 def print_gate(result: GateResult) -> None:
@@ -33,7 +29,7 @@ def print_gate(result: GateResult) -> None:
     ):
         table.add_column(col)
     for r in result.thresholds:
-        ci = "-" if r.estimate is None else f"{_pct(r.estimate)} [{_pct(r.low)}, {_pct(r.high)}]"
+        ci = "-" if r.estimate is None else f"{pct(r.estimate)} [{pct(r.low)}, {pct(r.high)}]"
         status = r.status + (" (advisory)" if r.advisory else "")
         table.add_row(
             r.id,
@@ -42,7 +38,7 @@ def print_gate(result: GateResult) -> None:
             r.metric,
             f"{r.successes}/{r.n}" if r.unit != "disparities" else str(r.n),
             ci,
-            _pct(r.limit),
+            pct(r.limit),
             str(r.needed or "-"),
             f"[{STYLE.get(r.status, '')}]{status}[/]",
         )
@@ -56,7 +52,7 @@ def print_gate(result: GateResult) -> None:
         for g in crossed:
             console.print(
                 f"  {r.id} crossed under {escape(g['group'])}: {g['successes']}/{g['n']} "
-                f"[{_pct(g['low'])}, {_pct(g['high'])}]"
+                f"[{pct(g['low'])}, {pct(g['high'])}]"
             )
     for w in result.warnings:
         console.print(f"  [yellow]warning[/]: {escape(w)}")

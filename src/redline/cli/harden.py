@@ -5,13 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from .app import DB_HELP, JUDGE_HELP, app, console, err_console, fail, write_json
-
-
-def _pct(rate: dict) -> str:
-    if rate.get("rate") is None:
-        return "-"
-    return f"{100 * rate['rate']:.1f}% [{100 * rate['low']:.1f}, {100 * rate['high']:.1f}] ({rate['k']}/{rate['n']})"
+from .app import DB_HELP, JUDGE_HELP, app, console, err_console, fail, rate_cell, write_json
 
 
 @app.command()
@@ -76,7 +70,7 @@ def harden(
     for col in ("measure", "before", "after"):
         table.add_column(col)
     for row in result["rows"]:
-        table.add_row(row["row"], _pct(row["before"]), _pct(row["after"]))
+        table.add_row(row["row"], rate_cell(row["before"]), rate_cell(row["after"]))
     ppl = result["perplexity"]
     table.add_row(
         f"perplexity, {ppl['texts']} benign texts",

@@ -7,8 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from .app import DB_HELP, app, console, err_console, write_json
-from .harden import _pct
+from .app import DB_HELP, app, console, err_console, rate_cell, write_json
 
 organisms_app = typer.Typer(help="Model organisms (known-bad LoRA adapters) and the detectors scored on them.",
                             no_args_is_help=True)
@@ -70,7 +69,7 @@ def build(
             continue
         t = v["test"]
         cue, contrast = t["cue_rate"], t["contrast_rate"]
-        table.add_row(r["name"], "yes" if v["verified"] else "NO", _pct(cue), _pct(contrast), f"{t['p']:.2g}",
+        table.add_row(r["name"], "yes" if v["verified"] else "NO", rate_cell(cue), rate_cell(contrast), f"{t['p']:.2g}",
                       str(r["build_seconds"]), str(r["adapter_mib"]), "yes" if r.get("cached") else "")
     console.print(table)
 

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from rich.table import Table
 
-
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.1f}%"
+from .app import pct
 
 
 def _interval(cell: dict) -> str:
     if cell.get("asr") is None:
         return "-"
-    return f"{_pct(cell['asr'])} [{_pct(cell['asr_low'])}, {_pct(cell['asr_high'])}]"
+    return f"{pct(cell['asr'])} [{pct(cell['asr_low'])}, {pct(cell['asr_high'])}]"
 
 
 def summary_table(title: str, cells: dict[str, dict], first: str) -> Table:
@@ -33,7 +31,7 @@ def summary_table(title: str, cells: dict[str, dict], first: str) -> Table:
             cell["metric"],
             str(cell["attempts"]),
             _interval(cell),
-            _pct(cell.get("refusal_rate")),
+            pct(cell.get("refusal_rate")),
             str(cell.get("harmless_compliance", 0)),
             str(cell["errors"]),
             str(cell["unscorable"]),
