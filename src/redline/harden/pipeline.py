@@ -211,16 +211,21 @@ def start_job(store: Store, source_ref: str, progress: Progress | None = None, *
     return HardenJob(store, recorder, config, progress)
 
 
+def stored_harden_run(store: Store, run_ref: str) -> tuple[str, HardenConfig]:
+    """(id, config) of a stored harden run (id, prefix or `last`: the newest harden run)."""
+    run_id = resolve_run_id(store, run_ref, kind="harden")
+    run = get_run(store, run_id)
+    if run.kind != "harden":
+        raise RedlineError(f"run {run_id} is a {run.kind!r} run, not a harden run")
+    try:
+        return run_id, HardenConfig.model_validate(run.config)
+    except ValidationError:
+        raise RedlineError(f"run {run_id} has a config this redline cannot read") from None
+
+
 def _check_reuse(store: Store, config: HardenConfig) -> str:
     """The id of the harden run to reuse; its data options must be the same as this job's."""
-    other_id = resolve_run_id(store, str(config.reuse), kind="harden")
-    other = get_run(store, other_id)
-    if other.kind != "harden":
-        raise RedlineError(f"--reuse takes a harden run; {other_id} is a {other.kind!r} run")
-    try:
-        theirs = HardenConfig.model_validate(other.config)
-    except ValidationError:
-        raise RedlineError(f"run {other_id} has a config this redline cannot read") from None
+    other_id, theirs = stored_harden_run(store, str(config.reuse))
     differ = [k for k in SAME_DATA if getattr(theirs, k) != getattr(config, k)]
     if differ:
         raise RedlineError(f"--reuse {other_id}: its {differ[0]} differs from this job's; the data would not match")
@@ -229,14 +234,7 @@ def _check_reuse(store: Store, config: HardenConfig) -> str:
 
 def open_job(store: Store, run_ref: str, progress: Progress | None = None) -> HardenJob:
     """The harden run to resume (id, prefix or `last`: the newest harden run)."""
-    run_id = resolve_run_id(store, run_ref, kind="harden")
-    run = get_run(store, run_id)
-    if run.kind != "harden":
-        raise RedlineError(f"run {run_id} is a {run.kind!r} run, not a harden run (give the harden run to resume)")
-    try:
-        config = HardenConfig.model_validate(run.config)
-    except ValidationError:
-        raise RedlineError(f"run {run_id} has a config this redline cannot read") from None
+    run_id, config = stored_harden_run(store, run_ref)
     return HardenJob(store, RunRecorder.open(store, run_id), config, progress)
 
 
