@@ -53,7 +53,6 @@ def _press(driver, key: str, submits: bool = True) -> None:  # noqa: ANN001
     from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     # the heading can be replaced between finding and clicking it while the last submit's page settles: retry
@@ -62,8 +61,18 @@ def _press(driver, key: str, submits: bool = True) -> None:  # noqa: ANN001
     )
     page = driver.find_element(By.TAG_NAME, "main")
     ActionChains(driver).send_keys(key).perform()
-    if submits:
-        WebDriverWait(driver, 120).until(expected_conditions.staleness_of(page))
+    if submits:  # the old page is gone: stale, or (Chrome, mid-navigation) a node of another document
+        WebDriverWait(driver, 120).until(lambda d: _gone(page))
+
+
+def _gone(element) -> bool:  # noqa: ANN001
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        element.is_enabled()
+    except WebDriverException:
+        return True
+    return False
 
 
 def test_probe_a_python_target_xss_stays_inert_and_the_finding_reaches_the_gate(browser, db_path: str) -> None:
