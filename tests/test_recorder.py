@@ -98,3 +98,48 @@ def test_database_of_the_first_schema_is_migrated_with_null_request_harm(tmp_pat
     engine.dispose()
     records = load_attempts(Store(str(path)), "r1")
     assert len(records) == 1 and records[0].label == "refused" and records[0].request_harm is None
+
+
+def _set_holder(db_path: str, run_id: str, holder: str, age_s: float) -> None:
+    """Make the run look written by another process (`holder`) whose last write was `age_s` ago."""
+    from datetime import timedelta
+
+    from redline.store.models import utcnow
+
+    with create_engine(f"sqlite:///{db_path}").begin() as conn:
+        conn.execute(text("UPDATE runs SET status = 'running', holder = :h, heartbeat_at = :t WHERE id = :i"),
+                     {"h": holder, "t": utcnow() - timedelta(seconds=age_s), "i": run_id})
+
+
+def test_a_run_written_elsewhere_is_leased_until_its_writer_stops_or_goes_silent(db_path) -> None:
+    from redline.store.recorder import LEASE_TTL_S
+
+    store = Store(db_path)
+    first = _start(store)
+    first.record([_attempt("b1", None)])
+    _set_holder(db_path, first.run_id, "another-machine:4242", age_s=5)
+    with pytest.raises(RedlineError, match="being written by another-machine:4242"):
+        RunRecorder.open(store, first.run_id, lease=True)
+    assert RunRecorder.open(store, first.run_id).holder is None  # re-judging reads without a lease
+    with pytest.raises(RedlineError, match="taken over"):  # the original writer lost the run: it writes nothing
+        first.record([_attempt("b2", None)])
+    assert len(load_attempts(store, first.run_id)) == 1
+
+    _set_holder(db_path, first.run_id, "another-machine:4242", age_s=LEASE_TTL_S + 1)
+    second = RunRecorder.open(store, first.run_id, lease=True)  # silent for longer than the lease: taken over
+    second.record([_attempt("b2", None)])
+    second.finish("interrupted")
+    assert RunRecorder.open(store, first.run_id, lease=True).holder  # a stopped run is free at once
+    store.close()
+
+
+def test_a_run_whose_writer_died_on_this_machine_is_free_at_once(db_path) -> None:
+    import socket
+
+    store = Store(db_path)
+    rec = _start(store)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    _set_holder(db_path, rec.run_id, f"{socket.gethostname()}:{dead.pid}", age_s=1)
+    assert RunRecorder.open(store, rec.run_id, lease=True).holder != f"{socket.gethostname()}:{dead.pid}"
+    store.close()

@@ -141,3 +141,32 @@ def test_a_resumed_run_keeps_the_judge_it_was_started_with(tmp_path) -> None:
         judges = {j for (j,) in conn.execute("SELECT DISTINCT judge FROM verdicts")}
         new = conn.execute("SELECT count(*) FROM attempts").fetchone()[0] - left
     assert new > 0 and judges == {"offline@2"}
+
+
+def test_a_second_resume_of_a_run_in_progress_refuses_and_writes_nothing(tmp_path, cli_env) -> None:
+    db = str(tmp_path / "lease.db")
+    data = tmp_path / "b.jsonl"
+    data.write_text("".join(json.dumps({"id": f"h{i}", "goal": f"Explain dangerous thing {i}."}) + "\n"
+                            for i in range(6)))
+    args = [sys.executable, "-m", "redline", "scan", "--target", f"python:{HERE}:slow_target", "--behaviors",
+            str(data), "--attack", "identity", "--attack", "roleplay", "--judge", "refusal", "--samples", "2",
+            "--batch-size", "2", "--db", db, "--quiet"]
+    first = subprocess.Popen(args, env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 300
+    while _count(db, "attempts") < 2 and time.time() < deadline and first.poll() is None:
+        time.sleep(0.05)
+    assert first.poll() is None, first.stderr.read().decode()[-2000:]
+    second = subprocess.run([sys.executable, "-m", "redline", "scan", "--resume", "last", "--db", db],
+                            env=cli_env, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 2, second.stderr[-2000:]
+    assert "is being written by" in second.stderr and len(second.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in second.stderr
+    first.send_signal(signal.SIGINT)
+    first.wait(timeout=300)
+    done = subprocess.run([sys.executable, "-m", "redline", "scan", "--resume", "last", "--db", db, "--json"],
+                          env=cli_env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    with sqlite3.connect(db) as conn:
+        keys = conn.execute("SELECT behavior_id, attack, variant, sample FROM attempts").fetchall()
+        (status, planned, holder), = conn.execute("SELECT status, planned, holder FROM runs").fetchall()
+    assert status == "complete" and holder is None and len(keys) == len(set(keys)) == planned

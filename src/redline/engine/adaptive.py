@@ -195,7 +195,7 @@ def _resume(store: Store, resume: str, overrides: dict[str, Any]) -> tuple[RunRe
         config = AttackConfig.model_validate({**run.config, **overrides})
     except ValidationError:
         raise RedlineError(f"run {run_id} has a config this redline cannot read") from None
-    recorder = RunRecorder(store, run_id)
+    recorder = RunRecorder.open(store, run_id, lease=True)
     recorder.update_config(config.model_dump(mode="json"))  # budgets raised on resume are kept for the next one
     return recorder, config
 

@@ -197,7 +197,7 @@ def run_agentic(
             raise RedlineError(f"run {run_id} was planned from different tasks or environments; start a new run")
         target = target or create_target(cfg.target, batch_size=batch_size)
         if run_id:
-            recorder = RunRecorder.open(store, run_id)
+            recorder = RunRecorder.open(store, run_id, lease=True)
             done = stored_keys(store, run_id)
             todo = [s for s in specs if episode_key(s) not in done]
         else:

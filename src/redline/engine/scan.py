@@ -461,7 +461,7 @@ def run_scan(
             else:
                 target = create_target(plan.config.target, **options)
         if resume:
-            recorder = RunRecorder.open(store, run_id)
+            recorder = RunRecorder.open(store, run_id, lease=True)
             if retry_errors:
                 recorder.delete_errors()
         else:

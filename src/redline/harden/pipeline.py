@@ -235,7 +235,7 @@ def _check_reuse(store: Store, config: HardenConfig) -> str:
 def open_job(store: Store, run_ref: str, progress: Progress | None = None) -> HardenJob:
     """The harden run to resume (id, prefix or `last`: the newest harden run)."""
     run_id, config = stored_harden_run(store, run_ref)
-    return HardenJob(store, RunRecorder.open(store, run_id), config, progress)
+    return HardenJob(store, RunRecorder.open(store, run_id, lease=True), config, progress)
 
 
 def harden(db: str | None, run_ref: str, *, resume: bool = False, progress: Progress | None = None,

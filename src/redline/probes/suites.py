@@ -7,10 +7,10 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import ConfigError, invalid
+from ..datafile import load_model
+from ..errors import ConfigError
 from .behavior import Behavior, builtin_probe_sets
 
 SUITE_DIR = Path(__file__).parent / "suites"
@@ -71,13 +71,8 @@ def stratified(behaviors: list[Behavior], per_group: int, by_subcategory: bool =
 
 
 def load_suite_file(path: Path) -> Suite:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return Suite.model_validate(raw)
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read suite {path}: {exc}".splitlines()[0]) from None
-    except ValidationError as exc:
-        raise invalid(path.name, exc) from None
+    """A suite YAML file, validated (one line for every way it can be wrong)."""
+    return load_model(path, Suite, "suite")
 
 
 @cache

@@ -47,6 +47,8 @@ class Run(Base):
     config_hash: Mapped[str] = mapped_column(String(64), default="")
     version: Mapped[str] = mapped_column(String(32), default="")
     note: Mapped[str] = mapped_column(Text, default="")
+    holder: Mapped[str | None] = mapped_column(String(256), nullable=True)  # host:pid of the writing process
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # the holder's last write
 
 
 class BehaviorRow(Base):

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from ..errors import RedlineError
 from ..redaction import redact, redact_data
@@ -23,6 +25,28 @@ from .queries import stored_steps
 def new_run_id() -> str:
     """A sortable, collision-resistant run id (local time and 4 random hex digits)."""
     return datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+LEASE_TTL_S = 900.0  # a run written by another machine is free this long after that writer's last write
+
+
+def this_holder() -> str:
+    """The lease holder name of this process: `host:pid`."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def holder_gone(holder: str) -> bool:
+    """True when `holder` names a process of this machine that no longer runs (it crashed or was killed)."""
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists but belongs to someone else
+        return False
+    return False
 
 
 def config_digest(config: dict[str, Any]) -> str:
@@ -95,10 +119,14 @@ def _verdict_row(attempt_id: int, v: NewVerdict) -> VerdictRow:
 
 class RunRecorder:
     """Writes one run: `start` (or `open` to resume) / `record` attempts with verdicts / `record_steps` /
-    `set_status` / `finish`. Each call is one transaction, so a crash loses at most the call in flight."""
+    `set_status` / `finish`. Each call is one transaction, so a crash loses at most the call in flight.
 
-    def __init__(self, store: Store, run_id: str) -> None:
-        self.store, self.run_id = store, run_id
+    A recorder that starts a run, or opens it with `lease=True` to resume it, holds the run's lease (`holder`):
+    a second resume of the same run refuses while the holder runs, and each `record` renews the lease and
+    refuses to write if another process has taken the run over since."""
+
+    def __init__(self, store: Store, run_id: str, holder: str | None = None) -> None:
+        self.store, self.run_id, self.holder = store, run_id, holder
 
     @classmethod
     def start(
@@ -117,27 +145,54 @@ class RunRecorder:
         behaviors: Iterable[Any] = (),
     ) -> RunRecorder:
         """Create a run of `kind` (`scan`, `attack`, `audit-bias`, ...) and its behavior rows in one transaction."""
-        run_id = new_run_id()
+        run_id, holder = new_run_id(), this_holder()
         with store.session() as s:
             s.add(
                 Run(
                     id=run_id, kind=kind, target=redact(target), target_id=redact(target_id), suite=suite,
                     judge=redact(judge), seed=seed, planned=planned, config=redact_data(config),
                     config_hash=config_hash or config_digest(config),
-                    version=__version__,
+                    version=__version__, holder=holder, heartbeat_at=utcnow(),
                 )
             )
             s.flush()
             s.add_all(_behavior_row(run_id, b) for b in behaviors)
-        return cls(store, run_id)
+        return cls(store, run_id, holder)
 
     @classmethod
-    def open(cls, store: Store, run_id: str) -> RunRecorder:
-        """The recorder of an existing run (to resume or re-judge it)."""
+    def open(cls, store: Store, run_id: str, *, lease: bool = False) -> RunRecorder:
+        """The recorder of an existing run: to re-judge it, or with `lease=True` to resume it (refused while
+        another live process writes it)."""
+        me = this_holder()
         with store.session() as s:
-            if s.get(Run, run_id) is None:
+            run = s.get(Run, run_id)
+            if run is None:
                 raise RedlineError(f"no run {run_id!r} in this database")
-        return cls(store, run_id)
+            if not lease:
+                return cls(store, run_id)
+            holder, beat = run.holder, run.heartbeat_at
+            if holder and holder != me and run.status == "running" and not holder_gone(holder):
+                age = (utcnow() - beat).total_seconds() if beat else LEASE_TTL_S
+                if age < LEASE_TTL_S:
+                    raise RedlineError(
+                        f"run {run_id} is being written by {holder} (last write {age:.0f} s ago): stop that process "
+                        f"first, or if it died on another machine, resume in {LEASE_TTL_S - age:.0f} s"
+                    )
+            same = Run.holder.is_(None) if holder is None else Run.holder == holder
+            taken = s.execute(update(Run).where(Run.id == run_id, same).values(holder=me, heartbeat_at=utcnow()))
+            if taken.rowcount != 1:
+                raise RedlineError(f"run {run_id} was just taken by another process; stop it first")
+        return cls(store, run_id, me)
+
+    def _renew(self, s: Any) -> None:
+        """Renew the lease inside the caller's transaction; refuse if another process took the run over."""
+        if self.holder is None:
+            return
+        renewed = s.execute(
+            update(Run).where(Run.id == self.run_id, Run.holder == self.holder).values(heartbeat_at=utcnow())
+        )
+        if renewed.rowcount != 1:
+            raise RedlineError(f"run {self.run_id} was taken over by another process; this one stops without writing")
 
     def add_behaviors(self, behaviors: Iterable[Any]) -> None:
         """Add behavior rows to a run that grows as it goes (a manual studio session's findings)."""
@@ -148,6 +203,7 @@ class RunRecorder:
         """Store a batch of attempts with their verdicts atomically; returns the attempt ids."""
         ids = []
         with self.store.session() as s:
+            self._renew(s)
             for a in attempts:
                 row = Attempt(
                     run_id=self.run_id, behavior_id=a.behavior_id, attack=a.attack, family=a.family,
@@ -227,6 +283,8 @@ class RunRecorder:
             if run is not None:
                 run.status = status
                 run.finished_at = utcnow() if status in ("complete", "interrupted") else None
+                if run.finished_at and self.holder and run.holder == self.holder:
+                    run.holder = None  # the lease ends with the process's work
 
     def finish(self, status: str = "complete") -> None:
         self.set_status(status)
