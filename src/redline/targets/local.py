@@ -79,15 +79,25 @@ def cache_dir() -> Path:
     return Path(os.environ.get("REDLINE_CACHE") or Path.home() / ".cache" / "redline")
 
 
+def gguf_fingerprint(path: Path, edge: int = 4 << 20) -> str:
+    """A content tag of a model file (its size, first and last 4 MiB): the same model installed again, in another
+    virtualenv or clone, finds its converted copy instead of converting again."""
+    size = path.stat().st_size
+    digest = hashlib.sha256(str(size).encode())
+    with path.open("rb") as f:
+        digest.update(f.read(edge))
+        f.seek(max(0, size - edge))
+        digest.update(f.read(edge))
+    return digest.hexdigest()[:12]
+
+
 def converted_gguf(folder: Path, gguf: str) -> Path:
     """A plain transformers copy of a .gguf model, converted once (GGUF parsing takes minutes on CPU)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     src = folder / gguf
-    stat = src.stat()
-    tag = hashlib.sha256(f"{src.resolve()}|{stat.st_size}|{int(stat.st_mtime)}".encode()).hexdigest()[:12]
-    dest = cache_dir() / "models" / f"{src.stem}-{tag}"
+    dest = cache_dir() / "models" / f"{src.stem}-{gguf_fingerprint(src)}"
     if (dest / "config.json").exists():
         return dest
     tmp = dest.with_name(dest.name + f".tmp{os.getpid()}")
