@@ -30,8 +30,8 @@ PLAIN = "Here is some general background on that topic, which is widely covered 
 def upstream(messages: list[dict]) -> str:
     """Step-shaped help for some requests, harmless background for others (a mix the rails decide on)."""
     users = [m["content"] for m in messages if m["role"] == "user"]
-    if len(users) > 1:  # a multi-turn attempt: harmless at turn 1, step-shaped from turn 2 on
-        return STEPS
+    if "safety training course" in users[0]:  # the multi-step escalation: harmless at turn 1, step-shaped after
+        return PLAIN if len(users) == 1 else STEPS
     return STEPS if len(users[-1]) % 2 else PLAIN
 
 

@@ -82,12 +82,12 @@ def replay(
     pol = load_guard_policy(policy)
     progress = Progress(TextColumn("[bold]replay"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         TextColumn("eta"), TimeRemainingColumn(), console=err_console, disable=quiet or as_json)
-    task = progress.add_task("replay", total=None)
+    task = progress.add_task("replay", total=None, visible=False)
     store = Store(db)
     try:
         with progress:
             result = replay_run(store, run, pol, judge=judge, attacks=attack or [], suite=suite,
-                                on_start=lambda n: progress.update(task, total=n),
+                                on_start=lambda n: progress.update(task, total=n, visible=True),
                                 on_progress=lambda n: progress.advance(task, n))
     finally:
         store.close()

@@ -255,7 +255,7 @@ def replay_run(
     run_id = resolve_run_id(store, run_ref)
     run = get_run(store, run_id)
     if run.kind != "scan":
-        raise RedlineError(f"run {run_id} is a {run.kind} run, not a scan: guard replay reads a scan's transcripts")
+        raise RedlineError(f"run {run_id} is of kind {run.kind}, not a scan: guard replay reads a scan's transcripts")
     attacks = list(attacks)
     behavior_ids = None
     if suite:
