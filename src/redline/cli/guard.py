@@ -110,9 +110,9 @@ def print_replay(result: dict) -> None:
     for cat, metrics in result["by_category"].items():
         for metric, rates in metrics.items():
             table.add_row(cat, metric, rate_cell(rates["bare"]), rate_cell(rates["guarded"]))
-    for attack, rates in result["by_attack"].items():
-        if rates["bare"]["n"]:
-            table.add_row(attack, "attack_success", rate_cell(rates["bare"]), rate_cell(rates["guarded"]))
+    for attack, metrics in result["by_attack"].items():
+        for metric, rates in metrics.items():
+            table.add_row(attack, metric, rate_cell(rates["bare"]), rate_cell(rates["guarded"]))
     console.print(table)
     rails = Table("blocking rail", "harmful", "look-alikes", "other", "bare successes stopped", "after turn 1",
                   title="What blocked", title_justify="left")

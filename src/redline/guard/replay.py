@@ -202,8 +202,12 @@ def _rates(bare: list, guarded: list, select: Callable[[Any], bool]) -> dict[str
     return {"bare": clustered_rate(bare, select).to_dict(), "guarded": clustered_rate(guarded, select).to_dict()}
 
 
+def _attack_name(r: Any) -> str:
+    return f"{r.attack}/{r.variant}" if r.variant else r.attack
+
+
 def summarise(records: list[AttemptRecord], decisions: dict[int, Replayed]) -> dict[str, Any]:
-    """Rates bare vs guarded (overall, per category, per attack) and what each rail blocked."""
+    """Rates bare vs guarded (overall, per category, ASR and over-refusal per attack) and what each rail blocked."""
     guarded = [guarded_record(r, decisions[r.attempt_id]) for r in records]
     overall = {m: _rates(records, guarded, lambda r, m=m: r.metric == m) for m in METRICS}
     by_category: dict[str, dict[str, Any]] = {}
@@ -211,10 +215,9 @@ def summarise(records: list[AttemptRecord], decisions: dict[int, Replayed]) -> d
         by_category.setdefault(cat, {})[metric] = _rates(
             records, guarded, lambda r, c=cat, m=metric: r.category == c and r.metric == m)
     by_attack: dict[str, dict[str, Any]] = {}
-    for attack in sorted({f"{r.attack}/{r.variant}" if r.variant else r.attack for r in records}):
-        def sel(r: Any, a: str = attack) -> bool:
-            return r.metric == "attack_success" and (f"{r.attack}/{r.variant}" if r.variant else r.attack) == a
-        by_attack[attack] = _rates(records, guarded, sel)
+    for attack, metric in sorted({(_attack_name(r), r.metric) for r in records if r.metric in METRICS[:2]}):
+        by_attack.setdefault(attack, {})[metric] = _rates(
+            records, guarded, lambda r, a=attack, m=metric: r.metric == m and _attack_name(r) == a)
     by_rail: dict[str, Counter] = {}
     for r in records:
         d = decisions[r.attempt_id]
