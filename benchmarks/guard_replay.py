@@ -19,6 +19,7 @@ from redline.guard.classify import Readings
 from redline.guard.engine import Guard
 from redline.guard.policy import load_guard_policy
 from redline.guard.replay import CachedReadings, replay_attempt, select_attempts, target_calls
+from redline.judges import embed
 from redline.probes.behavior import Behavior
 from redline.store.db import Store
 from redline.store.queries import load_attempts, stored_behaviors
@@ -47,6 +48,7 @@ def main() -> None:
     for name in ("per request (live)", "batched (replay)"):
         cached = CachedReadings(readings) if name.startswith("batched") else None
         guard = Guard(policy, readings=cached or readings)
+        embed._GOALS.clear()  # the judge's goal-vector cache: neither pass starts with the other's vectors
         start = time.perf_counter()
         if cached:
             cached.prefetch(calls, policy.conversation.score_replies)
