@@ -137,6 +137,9 @@ def test_json_shape_and_stored_result(runs, capsys: pytest.CaptureFixture) -> No
         store.close()
     assert saved["summary"]["metrics"] == out["metrics"]
     assert saved["blocked"]["attempts"] == out["blocked_attempts"]
+    assert main(["guard", "replay", bare, "--db", db, "--quiet", "--attack", "identity"]) == 0
+    text = capsys.readouterr().out
+    assert "attack_success" in text and "What blocked" in text and "first block" in text
 
 
 def test_bad_runs_are_one_line_exit_2(runs, capsys: pytest.CaptureFixture) -> None:
