@@ -159,3 +159,18 @@ def test_bad_runs_are_one_line_exit_2(runs, capsys: pytest.CaptureFixture) -> No
     assert main(["guard", "replay", bare, "--db", db, "--attack", "no_such_attack"]) == 2
     assert main(["guard", "replay", bare, "--db", db, "--attack", "many_shot:shots=16"]) == 2
     assert "no attempts" in capsys.readouterr().err
+
+
+def test_suite_filter_takes_the_suites_attacks_and_behaviors(runs, tmp_path: Path) -> None:
+    db, bare, _ = runs
+    suite = tmp_path / "s.yaml"
+    suite.write_text("name: s\nsets: [over_refusal]\nattacks: ['roleplay:template=developer_mode']\n")
+    store = Store(db)
+    try:
+        standard = replay_run(store, bare, load_guard_policy(), suite="standard", save=False)
+        only = replay_run(store, bare, load_guard_policy(), suite=str(suite), save=False)
+    finally:
+        store.close()
+    assert standard["attempts"] == 24
+    assert only["attempts"] == 6 and set(only["by_attack"]) == {"roleplay:template=developer_mode"}
+    assert set(only["by_category"]) == {"over_refusal"}

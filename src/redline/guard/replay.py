@@ -203,7 +203,8 @@ def _rates(bare: list, guarded: list, select: Callable[[Any], bool]) -> dict[str
 
 
 def _attack_name(r: Any) -> str:
-    return f"{r.attack}/{r.variant}" if r.variant else r.attack
+    """The attack and its variant (`roleplay/developer_mode`), the spec alone when it names the variant."""
+    return r.attack if not r.variant or f"template={r.variant}" in r.attack else f"{r.attack}/{r.variant}"
 
 
 def summarise(records: list[AttemptRecord], decisions: dict[int, Replayed]) -> dict[str, Any]:
