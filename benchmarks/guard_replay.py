@@ -14,7 +14,7 @@ import argparse
 import json
 import time
 
-from redline.engine.rejudge import _attack_prefix
+from redline.engine.rejudge import attack_prefix
 from redline.guard.classify import Readings
 from redline.guard.engine import Guard
 from redline.guard.policy import load_guard_policy
@@ -38,7 +38,7 @@ def main() -> None:
         behaviors = {k: Behavior.model_validate(v) for k, v in stored_behaviors(store, args.run).items()}
     finally:
         store.close()
-    calls = [target_calls(r.conversation, _attack_prefix(r, behaviors[r.behavior_id])) for r in records]
+    calls = [target_calls(r.conversation, attack_prefix(r, behaviors[r.behavior_id])) for r in records]
     policy = load_guard_policy()
     policy = policy.model_copy(update={"classifier_timeout_s": 600.0})
     readings = Readings()

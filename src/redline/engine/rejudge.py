@@ -30,8 +30,11 @@ class RejudgeResult:
     judged: int
 
 
-def _attack_prefix(a: Attempt, behavior: Behavior) -> int | None:
-    """How many messages of the stored transcript the attack wrote (None when it cannot be rebuilt)."""
+def attack_prefix(a: Attempt, behavior: Behavior) -> int | None:
+    """How many messages of the stored transcript the attack wrote (None when it cannot be rebuilt); an adaptive
+    attack's conversations hold only the target's real replies, so 0."""
+    if a.family == "adaptive":
+        return 0
     try:
         variants = create_attack(a.attack).variants(behavior)
     except RedlineError:
@@ -46,8 +49,7 @@ def _input(a: Attempt, behavior: Behavior) -> JudgeInput:
     re-judged; if its conversation cannot be rebuilt, only the final reply is judged as the target's.
     """
     transcript = conversation_from_dicts(a.conversation or [])
-    # the adaptive loop's conversations hold only real replies
-    prefix = 0 if a.family == "adaptive" else _attack_prefix(a, behavior)
+    prefix = attack_prefix(a, behavior)
     own = [] if prefix is None else transcript[prefix:-1]
     earlier = [m.content for m in own if m.role == "assistant"]
     return JudgeInput(behavior, a.decoded_response or a.response, transcript, earlier)

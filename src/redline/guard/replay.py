@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..attacks.base import create_attack
-from ..engine.rejudge import _attack_prefix
+from ..engine.rejudge import attack_prefix
 from ..errors import RedlineError
 from ..metrics import clustered_rate
 from ..probes.behavior import Behavior
@@ -292,7 +292,7 @@ def replay_run(
             for a in part:
                 key = (a.attack, a.variant, a.behavior_id)
                 if key not in prefixes:
-                    prefixes[key] = 0 if a.family == "adaptive" else _attack_prefix(a, behaviors[a.behavior_id])
+                    prefixes[key] = attack_prefix(a, behaviors[a.behavior_id])
                 calls.append(target_calls(a.conversation, prefixes[key]))
             if isinstance(guard.readings, CachedReadings):
                 guard.readings.prefetch(calls, guard.policy.conversation.score_replies)
