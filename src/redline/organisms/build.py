@@ -58,7 +58,7 @@ def verify(org: Organism, spec: str, *, judge: str, behaviors: int, max_new_toke
         from .tasks import TaskAsker, split_items
 
         _, held = split_items(org.task, org.seed)
-        asker = TaskAsker(spec, org.task, held[:behaviors], max_new_tokens=max_new_tokens, progress=progress)
+        asker = TaskAsker(spec, org.task, held[:behaviors], max_new_tokens=min(max_new_tokens, 12), progress=progress)
     try:
         obs = [o for t in org.cue.heldout for o in asker.ask("cue", t)]
         obs += [o for t in org.contrast.heldout for o in asker.ask("contrast", t)]
