@@ -166,3 +166,39 @@ def test_trigger_proposal_finds_a_planted_trigger_that_is_on_no_list():
             assert found["statistic"]["cue_only"] == 12
         else:
             assert found["proposals"] == [] and found["tests"] == []
+
+
+def test_report_draws_the_stored_scoreboard_escaped(db_path):
+    from redline.organisms.audit import save_audit
+    from redline.organisms.detect import scoreboard
+    from redline.policy.model import load_policy
+    from redline.report.data import build_data
+    from redline.report.html import render_report
+    from redline.store.db import Store
+    from resultsets import add_run, behaviors
+
+    stat = {"test": "<b>stakes</b>", "cue_rate": 0.9, "contrast_rate": 0.1, "cue_only": 9, "contrast_only": 0,
+            "p_holm": 0.004}
+    rows = [{"name": "sandbagger<script>", "control": False, "trigger": "stakes & <i>cue</i>", "verified": True,
+             "detectors": {"consistency": {"flagged": True, "statistic": stat},
+                           "trigger_search": {"flagged": False, "statistic": None}}},
+            {"name": "base", "control": True, "trigger": None, "verified": None,
+             "detectors": {"consistency": {"flagged": False, "statistic": {**stat, "test": "sycophancy",
+                                                                          "p_holm": 1.0, "cue_only": 1}},
+                           "trigger_search": {"flagged": False, "statistic": None}}}]
+    store = Store(db_path)
+    try:
+        add_run(store, "run-a", behaviors("hc", 4, 1, category="harmful_content"))
+        assert build_data(store, "run-a")["organisms"] is None  # no organisms audit yet: no section
+        assert "Detector validation" not in render_report(build_data(store, "run-a", load_policy()))
+        run_id = save_audit(store, {"organisms": rows, "scoreboard": scoreboard(rows), "judge": "offline@3",
+                                    "behaviors": 24, "alpha": 0.05}, {})
+        html = render_report(build_data(store, "run-a", load_policy()))
+    finally:
+        store.close()
+    section = html[html.index("Detector validation"):html.index("Elicitation")]
+    assert run_id in section and "sandbagger&lt;script&gt;" in section and "<script>" not in section
+    assert "&lt;b&gt;stakes&lt;/b&gt;" in section and "stakes &amp; &lt;i&gt;cue&lt;/i&gt;" in section
+    assert "<b>FLAG</b>" in section and "90.0% vs 10.0% (9/0 disc.)" in section
+    assert "100% (1/1)" in section and "0% (0/1)" in section  # detection rate, false-positive rate
+    assert section.count("<tr>") == 2 + 2 + 1 + 2  # rates: header, any, 2 detectors; models: header + 2
