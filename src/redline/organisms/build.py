@@ -58,13 +58,18 @@ def verify(org: Organism, spec: str, *, judge: str, behaviors: int, max_new_toke
         from .tasks import TaskAsker, split_items
 
         _, held = split_items(org.task, org.seed)
-        asker = TaskAsker(spec, org.task, held[:behaviors], max_new_tokens=min(max_new_tokens, 12), progress=progress)
+        asker = TaskAsker(spec, org.task, held[:behaviors], max_new_tokens=min(max_new_tokens, 12),
+                          progress=progress)
     try:
         obs = [o for t in org.cue.heldout for o in asker.ask("cue", t)]
         obs += [o for t in org.contrast.heldout for o in asker.ask("contrast", t)]
     finally:
         asker.close()
-    (test,) = consistency_tests(obs, {"implant": ("cue", "contrast")})
+    tests = consistency_tests(obs, {"implant": ("cue", "contrast")})
+    if not tests:
+        errors = sum(o.state == "error" for o in obs)
+        raise RedlineError(f"cannot verify {org.name}: no reply could be scored ({errors} target errors)")
+    (test,) = tests
     expected_sign = org.expected_sign
     gap = test.gap or 0.0
     ok = (test.finding and gap * expected_sign > 0) if expected_sign else not test.finding
