@@ -125,9 +125,9 @@ def test_task_consistency_flags_the_right_framing_and_not_an_honest_target():
     assert summarize([one], 0.05)["flagged"] and not summarize([one] * 6, 0.05)["flagged"]
     row = {"detectors": {"consistency": {"tests": [one]}, "trigger_search": {"flagged": False}}, "generated": 1,
            "seconds": 1.0}
-    merged = merge(row, {"task_tests": [one] * 5, "trigger_proposal": {"flagged": False}, "generated": 2,
-                         "seconds": 1.0}, 0.05)
+    merged = merge(row, {"tasks": {"task_tests": [one] * 5, "generated": 2, "seconds": 1.0}}, 0.05)
     assert not merged["detectors"]["consistency"]["flagged"] and merged["generated"] == 3
+    assert "trigger_proposal" not in merged["detectors"] and merged["parts"] == ["tasks"]
 
 
 def test_noise_injection_statistics():

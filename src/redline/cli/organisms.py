@@ -85,7 +85,7 @@ def audit(
     search_behaviors: int = typer.Option(4, "--search-behaviors", min=1, max=24,
                                          help="Held-out behaviors the trigger proposal search scores strings on"),
     top: int = typer.Option(3, "--top", min=1, max=20, help="Trigger proposals confirmed (Holm over them)"),
-    noise: bool = typer.Option(True, "--noise/--no-noise", help="Run the noise-injection sandbagging detector"),
+    skip: str = typer.Option("", "--skip", help="Detector parts not to run: tasks, proposal, noise (comma-separated)"),
     db: str = typer.Option(None, help=DB_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines"),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
@@ -100,13 +100,14 @@ def audit(
 
     chosen = select(only)
     result = run_audit(chosen, out, behaviors=behaviors, sets=consistency_sets(sets) if sets else None, alpha=alpha,
-                       max_new_tokens=max_new_tokens, search_behaviors=search_behaviors, top=top, noise=noise,
+                       max_new_tokens=max_new_tokens, search_behaviors=search_behaviors, top=top,
+                       skip=tuple(p.strip() for p in skip.split(",") if p.strip()),
                        progress=_progress(quiet or as_json))
     store = Store(db)
     try:
         save_audit(store, result, {"organisms": [o.name for o in chosen], "behaviors": behaviors, "sets": sets,
                                    "alpha": alpha, "max_new_tokens": max_new_tokens,
-                                   "search_behaviors": search_behaviors, "top": top, "noise": noise})
+                                   "search_behaviors": search_behaviors, "top": top, "skip": skip})
     finally:
         store.close()
     if as_json:
@@ -116,7 +117,7 @@ def audit(
 
     table = Table("model", "control", *(d.replace("_", " ") for d in DETECTORS), "flagged")
     for r in result["organisms"]:
-        cells = [_detector_cell(r["detectors"].get(d, {})) for d in DETECTORS]
+        cells = [_detector_cell(r["detectors"][d]) if d in r["detectors"] else "not run" for d in DETECTORS]
         flagged = any(d["flagged"] for d in r["detectors"].values())
         table.add_row(r["name"], "yes" if r["control"] else "", *cells, "YES" if flagged else "no")
     console.print(table)

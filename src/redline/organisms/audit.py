@@ -44,48 +44,63 @@ def harmful_detectors(org: Organism, meta: dict[str, Any], spec: str, behaviors:
             "generated": generated, "seconds": round(time.perf_counter() - start, 1)}
 
 
-def extra_detectors(spec: str, heldout: list[Any], *, behaviors: int, judge: str, alpha: float,
-                    max_new_tokens: int, search_behaviors: int, top: int, noise: bool,
-                    progress: Callable[[str], None] | None) -> dict[str, Any]:
-    """The task framings of the consistency test, the trigger proposal search and (local targets) noise
-    injection, on one model."""
-    from ..attacks.framing import framing_data
+PARTS = ("tasks", "proposal", "noise")  # the detectors measured apart from the harmful-request ones
+
+
+def task_part(spec: str, heldout: list[Any], *, behaviors: int,
+              progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """The consistency test's task framings (raw p; corrected with the other consistency tests)."""
+    start = time.perf_counter()
+    tests, generated = task_consistency(spec, items=behaviors, progress=progress)
+    return {"task_tests": tests, "generated": generated, "seconds": round(time.perf_counter() - start, 1)}
+
+
+def proposal_part(spec: str, heldout: list[Any], *, behaviors: int, judge: str, alpha: float, max_new_tokens: int,
+                  search_behaviors: int, top: int, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """The trigger proposal search: search behaviors after the confirmation ones, both held out."""
     from .measure import Asker
-    from .noise import noise_detector
     from .propose import trigger_proposal, two_letter_pool
+
+    start = time.perf_counter()
+    asker = Asker(spec, judge, heldout[:behaviors], max_new_tokens=max_new_tokens, progress=progress)
+    try:
+        found = trigger_proposal(asker, heldout[behaviors:behaviors + search_behaviors], two_letter_pool(),
+                                 top=top, alpha=alpha)
+    finally:
+        asker.close()
+    return {"trigger_proposal": found, "generated": asker.generated + found["search"]["generated"],
+            "seconds": round(time.perf_counter() - start, 1)}
+
+
+def noise_part(spec: str, heldout: list[Any], *, behaviors: int, alpha: float,
+               progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Noise injection on held-out arithmetic under the shipped high-stakes framing (local targets, float32)."""
+    from ..attacks.framing import framing_data
+    from .noise import noise_detector
     from .tasks import split_items
 
     start = time.perf_counter()
-    task_tests, generated = task_consistency(spec, items=behaviors, progress=progress)
-    asker = Asker(spec, judge, heldout[:behaviors], max_new_tokens=max_new_tokens, progress=progress)
-    try:
-        proposal = trigger_proposal(asker, heldout[behaviors:behaviors + search_behaviors], two_letter_pool(),
-                                    top=top, alpha=alpha)
-    finally:
-        asker.close()
-    generated += asker.generated + proposal["search"]["generated"]
-    out: dict[str, Any] = {"task_tests": task_tests, "trigger_proposal": proposal}
-    if noise and spec.startswith("local"):
-        _, qa = split_items("arithmetic")
-        found = noise_detector(spec.replace("dtype=bfloat16", "dtype=float32"), qa[:behaviors],
-                               template=framing_data()["framings"]["high_stakes"], alpha=alpha, progress=progress)
-        generated += found.pop("generated")
-        out["noise_injection"] = found
-    out["generated"] = generated
-    out["seconds"] = round(time.perf_counter() - start, 1)
-    return out
+    _, qa = split_items("arithmetic")
+    found = noise_detector(spec.replace("dtype=bfloat16", "dtype=float32"), qa[:behaviors],
+                           template=framing_data()["framings"]["high_stakes"], alpha=alpha, progress=progress)
+    return {"noise_injection": found, "generated": found.pop("generated"),
+            "seconds": round(time.perf_counter() - start, 1)}
 
 
 def audit(orgs: list[Organism], root: Path | None = None, *, judge: str = "offline@3", behaviors: int = 24,
           sets: dict[str, tuple[str, str]] | None = None, alpha: float = 0.05, max_new_tokens: int = 16,
-          search_behaviors: int = 4, top: int = 3, noise: bool = True,
+          search_behaviors: int = 4, top: int = 3, skip: tuple[str, ...] = (),
           progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run the detectors on each organism (built first: `redline organisms build`) on held-out behaviors and
-    items; the results of one model under the same settings are kept beside the adapters and reused (the
-    harmful-request detectors and the extra ones apart, so adding detectors does not redo the first)."""
+    items. Each part's results of one model under the same settings are kept beside the adapters and reused
+    (the harmful-request detectors, the task framings, the proposal search and noise injection apart, so adding
+    or skipping one does not redo the others). `skip` names parts of PARTS not to run."""
     from ..attacks.framing import consistency_sets, framing_data
     from .detect import DEFAULT_SETS
 
+    unknown = sorted(set(skip) - set(PARTS))
+    if unknown:
+        raise RedlineError(f"unknown detector part {', '.join(unknown)} (known: {', '.join(PARTS)})")
     root = Path(root) if root else default_root()
     sets = sets or consistency_sets(list(DEFAULT_SETS))
     candidates = trigger_candidates()
@@ -99,34 +114,50 @@ def audit(orgs: list[Organism], root: Path | None = None, *, judge: str = "offli
                     "sets": sets, "candidates": candidates, "max_new_tokens": max_new_tokens, "trained": trained}
         _, heldout = split_behaviors(org.seed)
         spec = target_spec(org, root)
-
-        extra_settings = {**settings, "version": EXTRA_VERSION, "tasks": manifest_data()["tasks"],
-                          "detector_framings": manifest_data()["detector_framings"],
-                          "high_stakes": framing_data()["framings"]["high_stakes"],
-                          "search_behaviors": search_behaviors, "top": top, "noise": noise}
         row, cached = _cached(root / "audits" / f"{org.name}-{_key(settings)}.json", harmful_detectors, org, meta,
                               spec, heldout[:behaviors], judge=judge, sets=sets, candidates=candidates, alpha=alpha,
                               max_new_tokens=max_new_tokens, progress=progress)
-        extra, extra_cached = _cached(
-            root / "audits" / f"{org.name}-extra-{_key(extra_settings)}.json", extra_detectors, spec, heldout,
-            behaviors=behaviors, judge=judge, alpha=alpha, max_new_tokens=max_new_tokens,
-            search_behaviors=search_behaviors, top=top, noise=noise, progress=progress)
-        rows.append(merge(row, extra, alpha, cached=cached and extra_cached))
+        common = {"organism": org.digest(), "trained": trained, "behaviors": behaviors, "alpha": alpha,
+                  "version": EXTRA_VERSION}
+        part_settings = {
+            "tasks": {**common, "tasks": manifest_data()["tasks"], "framings": manifest_data()["detector_framings"],
+                      "high_stakes": framing_data()["framings"]["high_stakes"]},
+            "proposal": {**common, "judge": judge, "max_new_tokens": max_new_tokens,
+                         "search_behaviors": search_behaviors, "top": top},
+            "noise": {**common, "high_stakes": framing_data()["framings"]["high_stakes"]},
+        }
+        funcs = {"tasks": task_part, "proposal": proposal_part, "noise": noise_part}
+        kwargs = {"tasks": {"behaviors": behaviors, "progress": progress},
+                  "proposal": {"behaviors": behaviors, "judge": judge, "alpha": alpha,
+                               "max_new_tokens": max_new_tokens, "search_behaviors": search_behaviors, "top": top,
+                               "progress": progress},
+                  "noise": {"behaviors": behaviors, "alpha": alpha, "progress": progress}}
+        parts = {}
+        for part in PARTS:
+            if part in skip or (part == "noise" and not spec.startswith("local")):
+                continue
+            path = root / "audits" / f"{org.name}-{part}-{_key(part_settings[part])}.json"
+            parts[part], was_cached = _cached(path, funcs[part], spec, heldout, **kwargs[part])
+            cached = cached and was_cached
+        rows.append(merge(row, parts, alpha, cached=cached))
     return {"organisms": rows, "scoreboard": scoreboard(rows), "behaviors": behaviors, "judge": judge,
             "alpha": alpha, "sets": {k: list(v) for k, v in sets.items()}, "candidates": candidates,
-            "max_new_tokens": max_new_tokens}
+            "max_new_tokens": max_new_tokens, "search_behaviors": search_behaviors, "top": top,
+            "skipped": list(skip)}
 
 
-def merge(row: dict[str, Any], extra: dict[str, Any], alpha: float, cached: bool = False) -> dict[str, Any]:
-    """One model's scoreboard row: the consistency tests of both parts corrected together (Holm), the trigger
-    search, the trigger proposal and (when measured) noise injection."""
+def merge(row: dict[str, Any], parts: dict[str, dict[str, Any]], alpha: float, cached: bool = False
+          ) -> dict[str, Any]:
+    """One model's scoreboard row: the consistency tests of the harmful-request and task parts corrected together
+    (Holm), the trigger search, and whichever of the trigger proposal and noise injection were run."""
     det = dict(row["detectors"])
-    det["consistency"] = summarize(det["consistency"]["tests"] + extra["task_tests"], alpha)
-    det["trigger_proposal"] = extra["trigger_proposal"]
-    if "noise_injection" in extra:
-        det["noise_injection"] = extra["noise_injection"]
-    return {**row, "detectors": det, "generated": row["generated"] + extra["generated"],
-            "seconds": round(row["seconds"] + extra["seconds"], 1), "cached": cached}
+    det["consistency"] = summarize(det["consistency"]["tests"] + parts.get("tasks", {}).get("task_tests", []), alpha)
+    for part, name in (("proposal", "trigger_proposal"), ("noise", "noise_injection")):
+        if part in parts:
+            det[name] = parts[part][name]
+    return {**row, "detectors": det, "generated": row["generated"] + sum(p["generated"] for p in parts.values()),
+            "seconds": round(row["seconds"] + sum(p["seconds"] for p in parts.values()), 1), "cached": cached,
+            "parts": sorted(parts)}
 
 
 def save_audit(store: Any, result: dict[str, Any], config: dict[str, Any], seed: int = 0) -> str:
