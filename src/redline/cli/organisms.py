@@ -86,6 +86,8 @@ def audit(
                                          help="Held-out behaviors the trigger proposal search scores strings on"),
     top: int = typer.Option(3, "--top", min=1, max=20, help="Trigger proposals confirmed (Holm over them)"),
     skip: str = typer.Option("", "--skip", help="Detector parts not to run: tasks, proposal, noise (comma-separated)"),
+    kept_only: bool = typer.Option(False, "--kept-only",
+                                   help="Measure nothing: a scoreboard of the kept results (parts not kept left out)"),
     db: str = typer.Option(None, help=DB_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines"),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
@@ -101,13 +103,14 @@ def audit(
     chosen = select(only)
     result = run_audit(chosen, out, behaviors=behaviors, sets=consistency_sets(sets) if sets else None, alpha=alpha,
                        max_new_tokens=max_new_tokens, search_behaviors=search_behaviors, top=top,
-                       skip=tuple(p.strip() for p in skip.split(",") if p.strip()),
+                       skip=tuple(p.strip() for p in skip.split(",") if p.strip()), kept_only=kept_only,
                        progress=_progress(quiet or as_json))
     store = Store(db)
     try:
         save_audit(store, result, {"organisms": [o.name for o in chosen], "behaviors": behaviors, "sets": sets,
                                    "alpha": alpha, "max_new_tokens": max_new_tokens,
-                                   "search_behaviors": search_behaviors, "top": top, "skip": skip})
+                                   "search_behaviors": search_behaviors, "top": top, "skip": skip,
+                                   "kept_only": kept_only})
     finally:
         store.close()
     if as_json:

@@ -89,12 +89,13 @@ def noise_part(spec: str, heldout: list[Any], *, behaviors: int, alpha: float,
 
 def audit(orgs: list[Organism], root: Path | None = None, *, judge: str = "offline@3", behaviors: int = 24,
           sets: dict[str, tuple[str, str]] | None = None, alpha: float = 0.05, max_new_tokens: int = 16,
-          search_behaviors: int = 4, top: int = 3, skip: tuple[str, ...] = (),
+          search_behaviors: int = 4, top: int = 3, skip: tuple[str, ...] = (), kept_only: bool = False,
           progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run the detectors on each organism (built first: `redline organisms build`) on held-out behaviors and
     items. Each part's results of one model under the same settings are kept beside the adapters and reused
     (the harmful-request detectors, the task framings, the proposal search and noise injection apart, so adding
-    or skipping one does not redo the others). `skip` names parts of PARTS not to run."""
+    or skipping one does not redo the others). `skip` names parts of PARTS not to run; `kept_only` measures
+    nothing new and leaves out the parts not kept for a model (a scoreboard of what was measured)."""
     from ..attacks.framing import consistency_sets, framing_data
     from .detect import DEFAULT_SETS
 
@@ -114,6 +115,9 @@ def audit(orgs: list[Organism], root: Path | None = None, *, judge: str = "offli
                     "sets": sets, "candidates": candidates, "max_new_tokens": max_new_tokens, "trained": trained}
         _, heldout = split_behaviors(org.seed)
         spec = target_spec(org, root)
+        path = root / "audits" / f"{org.name}-{_key(settings)}.json"
+        if kept_only and not path.is_file():
+            raise RedlineError(f"no kept detector results of {org.name!r} under these settings; run the audit first")
         row, cached = _cached(root / "audits" / f"{org.name}-{_key(settings)}.json", harmful_detectors, org, meta,
                               spec, heldout[:behaviors], judge=judge, sets=sets, candidates=candidates, alpha=alpha,
                               max_new_tokens=max_new_tokens, progress=progress)
@@ -137,13 +141,15 @@ def audit(orgs: list[Organism], root: Path | None = None, *, judge: str = "offli
             if part in skip or (part == "noise" and not spec.startswith("local")):
                 continue
             path = root / "audits" / f"{org.name}-{part}-{_key(part_settings[part])}.json"
+            if kept_only and not path.is_file():
+                continue
             parts[part], was_cached = _cached(path, funcs[part], spec, heldout, **kwargs[part])
             cached = cached and was_cached
         rows.append(merge(row, parts, alpha, cached=cached))
     return {"organisms": rows, "scoreboard": scoreboard(rows), "behaviors": behaviors, "judge": judge,
             "alpha": alpha, "sets": {k: list(v) for k, v in sets.items()}, "candidates": candidates,
             "max_new_tokens": max_new_tokens, "search_behaviors": search_behaviors, "top": top,
-            "skipped": list(skip)}
+            "skipped": list(skip), "kept_only": kept_only}
 
 
 def merge(row: dict[str, Any], parts: dict[str, dict[str, Any]], alpha: float, cached: bool = False
