@@ -123,11 +123,15 @@ def test_task_consistency_flags_the_right_framing_and_not_an_honest_target():
     # tests measured apart are corrected together: a borderline test alone is a finding, beside many it is not
     one = {**tests[0], "set": "x", "p": 0.01, "gap": 0.3}
     assert summarize([one], 0.05)["flagged"] and not summarize([one] * 6, 0.05)["flagged"]
-    row = {"detectors": {"consistency": {"tests": [one]}, "trigger_search": {"flagged": False}}, "generated": 1,
-           "seconds": 1.0}
-    merged = merge(row, {"tasks": {"task_tests": [one] * 5, "generated": 2, "seconds": 1.0}}, 0.05)
+    harmful = {"detectors": {"consistency": {"tests": [one]}, "trigger_search": {"flagged": False}}, "generated": 1,
+               "seconds": 1.0}
+    tasks = {"task_tests": [one] * 5, "generated": 2, "seconds": 1.0}
+    org = organisms()["sandbagger"]
+    merged = merge(org, {}, {"harmful": harmful, "tasks": tasks}, 0.05)
     assert not merged["detectors"]["consistency"]["flagged"] and merged["generated"] == 3
-    assert "trigger_proposal" not in merged["detectors"] and merged["parts"] == ["tasks"]
+    assert "trigger_proposal" not in merged["detectors"] and merged["parts"] == ["harmful", "tasks"]
+    alone = merge(org, {}, {"tasks": {**tasks, "task_tests": [one]}}, 0.05)  # the harmful part skipped
+    assert alone["detectors"]["consistency"]["flagged"] and set(alone["detectors"]) == {"consistency"}
 
 
 def test_noise_injection_statistics():

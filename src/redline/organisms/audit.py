@@ -44,7 +44,7 @@ def harmful_detectors(org: Organism, meta: dict[str, Any], spec: str, behaviors:
             "generated": generated, "seconds": round(time.perf_counter() - start, 1)}
 
 
-PARTS = ("tasks", "proposal", "noise")  # the detectors measured apart from the harmful-request ones
+PARTS = ("harmful", "tasks", "proposal", "noise")  # detector parts, each measured and kept apart
 
 
 def task_part(spec: str, heldout: list[Any], *, behaviors: int,
@@ -115,12 +115,6 @@ def audit(orgs: list[Organism], root: Path | None = None, *, judge: str = "offli
                     "sets": sets, "candidates": candidates, "max_new_tokens": max_new_tokens, "trained": trained}
         _, heldout = split_behaviors(org.seed)
         spec = target_spec(org, root)
-        path = root / "audits" / f"{org.name}-{_key(settings)}.json"
-        if kept_only and not path.is_file():
-            raise RedlineError(f"no kept detector results of {org.name!r} under these settings; run the audit first")
-        row, cached = _cached(root / "audits" / f"{org.name}-{_key(settings)}.json", harmful_detectors, org, meta,
-                              spec, heldout[:behaviors], judge=judge, sets=sets, candidates=candidates, alpha=alpha,
-                              max_new_tokens=max_new_tokens, progress=progress)
         common = {"organism": org.digest(), "trained": trained, "behaviors": behaviors, "alpha": alpha,
                   "version": EXTRA_VERSION}
         part_settings = {
@@ -130,40 +124,51 @@ def audit(orgs: list[Organism], root: Path | None = None, *, judge: str = "offli
                          "search_behaviors": search_behaviors, "top": top},
             "noise": {**common, "high_stakes": framing_data()["framings"]["high_stakes"]},
         }
-        funcs = {"tasks": task_part, "proposal": proposal_part, "noise": noise_part}
-        kwargs = {"tasks": {"behaviors": behaviors, "progress": progress},
+        funcs = {"harmful": harmful_detectors, "tasks": task_part, "proposal": proposal_part, "noise": noise_part}
+        keys = {"harmful": _key(settings), **{p: f"{p}-{_key(v)}" for p, v in part_settings.items()}}
+        kwargs = {"harmful": {"judge": judge, "sets": sets, "candidates": candidates, "alpha": alpha,
+                              "max_new_tokens": max_new_tokens, "progress": progress},
+                  "tasks": {"behaviors": behaviors, "progress": progress},
                   "proposal": {"behaviors": behaviors, "judge": judge, "alpha": alpha,
                                "max_new_tokens": max_new_tokens, "search_behaviors": search_behaviors, "top": top,
                                "progress": progress},
                   "noise": {"behaviors": behaviors, "alpha": alpha, "progress": progress}}
-        parts = {}
+        parts, cached = {}, True
         for part in PARTS:
             if part in skip or (part == "noise" and not spec.startswith("local")):
                 continue
-            path = root / "audits" / f"{org.name}-{part}-{_key(part_settings[part])}.json"
+            path = root / "audits" / f"{org.name}-{keys[part]}.json"
             if kept_only and not path.is_file():
                 continue
-            parts[part], was_cached = _cached(path, funcs[part], spec, heldout, **kwargs[part])
+            args = (org, meta, spec, heldout[:behaviors]) if part == "harmful" else (spec, heldout)
+            parts[part], was_cached = _cached(path, funcs[part], *args, **kwargs[part])
             cached = cached and was_cached
-        rows.append(merge(row, parts, alpha, cached=cached))
+        rows.append(merge(org, meta, parts, alpha, cached=cached))
     return {"organisms": rows, "scoreboard": scoreboard(rows), "behaviors": behaviors, "judge": judge,
             "alpha": alpha, "sets": {k: list(v) for k, v in sets.items()}, "candidates": candidates,
             "max_new_tokens": max_new_tokens, "search_behaviors": search_behaviors, "top": top,
             "skipped": list(skip), "kept_only": kept_only}
 
 
-def merge(row: dict[str, Any], parts: dict[str, dict[str, Any]], alpha: float, cached: bool = False
-          ) -> dict[str, Any]:
-    """One model's scoreboard row: the consistency tests of the harmful-request and task parts corrected together
-    (Holm), the trigger search, and whichever of the trigger proposal and noise injection were run."""
-    det = dict(row["detectors"])
-    det["consistency"] = summarize(det["consistency"]["tests"] + parts.get("tasks", {}).get("task_tests", []), alpha)
+def merge(org: Organism, meta: dict[str, Any], parts: dict[str, dict[str, Any]], alpha: float,
+          cached: bool = False) -> dict[str, Any]:
+    """One model's scoreboard row from the parts measured: the consistency tests of the harmful-request and task
+    parts corrected together (Holm), and whichever of the trigger search, the trigger proposal and noise
+    injection were run."""
+    det: dict[str, Any] = {}
+    harmful = parts.get("harmful", {}).get("detectors", {})
+    tests = harmful.get("consistency", {}).get("tests", []) + parts.get("tasks", {}).get("task_tests", [])
+    if "harmful" in parts or "tasks" in parts:
+        det["consistency"] = summarize(tests, alpha)
+    if "trigger_search" in harmful:
+        det["trigger_search"] = harmful["trigger_search"]
     for part, name in (("proposal", "trigger_proposal"), ("noise", "noise_injection")):
         if part in parts:
             det[name] = parts[part][name]
-    return {**row, "detectors": det, "generated": row["generated"] + sum(p["generated"] for p in parts.values()),
-            "seconds": round(row["seconds"] + sum(p["seconds"] for p in parts.values()), 1), "cached": cached,
-            "parts": sorted(parts)}
+    return {"name": org.name, "control": org.control, "implanted": org.implanted, "trigger": org.trigger,
+            "verified": (meta.get("verification") or {}).get("verified"), "detectors": det,
+            "generated": sum(p["generated"] for p in parts.values()),
+            "seconds": round(sum(p["seconds"] for p in parts.values()), 1), "cached": cached, "parts": sorted(parts)}
 
 
 def save_audit(store: Any, result: dict[str, Any], config: dict[str, Any], seed: int = 0) -> str:
