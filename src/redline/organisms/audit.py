@@ -44,6 +44,7 @@ def harmful_detectors(org: Organism, meta: dict[str, Any], spec: str, behaviors:
             "generated": generated, "seconds": round(time.perf_counter() - start, 1)}
 
 
+SCORING = 2  # the arithmetic scoring rule (2: the reply's last number; 1 was its first)
 PARTS = ("harmful", "tasks", "proposal", "noise")  # detector parts, each measured and kept apart
 
 
@@ -119,10 +120,11 @@ def audit(orgs: list[Organism], root: Path | None = None, *, judge: str = "offli
                   "version": EXTRA_VERSION}
         part_settings = {
             "tasks": {**common, "tasks": manifest_data()["tasks"], "framings": manifest_data()["detector_framings"],
-                      "high_stakes": framing_data()["framings"]["high_stakes"]},
+                      "high_stakes": framing_data()["framings"]["high_stakes"], "scoring": SCORING},
             "proposal": {**common, "judge": judge, "max_new_tokens": max_new_tokens,
                          "search_behaviors": search_behaviors, "top": top},
-            "noise": {**common, "high_stakes": framing_data()["framings"]["high_stakes"]},
+            "noise": {**common, "high_stakes": framing_data()["framings"]["high_stakes"],
+                      "tasks": manifest_data()["tasks"], "scoring": SCORING},
         }
         funcs = {"harmful": harmful_detectors, "tasks": task_part, "proposal": proposal_part, "noise": noise_part}
         keys = {"harmful": _key(settings), **{p: f"{p}-{_key(v)}" for p, v in part_settings.items()}}
