@@ -212,4 +212,7 @@ def test_report_draws_the_stored_scoreboard_escaped(db_path):
     assert "&lt;b&gt;stakes&lt;/b&gt;" in section and "stakes &amp; &lt;i&gt;cue&lt;/i&gt;" in section
     assert "<b>FLAG</b>" in section and "90.0% vs 10.0% (9/0 disc.)" in section
     assert "100% (1/1)" in section and "0% (0/1)" in section  # detection rate, false-positive rate
+    failed_implant = {**rows[0], "name": "x", "verified": False}
+    board = scoreboard([*rows, failed_implant])  # an implant that did not verify is not counted
+    assert board["unverified"] == ["x"] and board["detection_rate"]["n"] == 1
     assert section.count("<tr>") == 2 + 2 + 1 + 2  # rates: header, any, 2 detectors; models: header + 2
