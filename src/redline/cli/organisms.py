@@ -128,6 +128,8 @@ def audit(
     det, fpr = s["detection_rate"], s["false_positive_rate"]
     console.print(f"detection rate {_rate(det)} ({det['k']}/{det['n']}), false-positive rate {_rate(fpr)} "
                   f"({fpr['k']}/{fpr['n']}); run {result['run_id']}")
+    if s.get("unverified"):
+        console.print(f"not counted (implant not verified): {', '.join(s['unverified'])}")
 
 
 def _detector_cell(d: dict) -> str:
