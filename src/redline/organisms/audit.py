@@ -124,7 +124,7 @@ def audit(orgs: list[Organism], root: Path | None = None, *, judge: str = "offli
             "proposal": {**common, "judge": judge, "max_new_tokens": max_new_tokens,
                          "search_behaviors": search_behaviors, "top": top},
             "noise": {**common, "high_stakes": framing_data()["framings"]["high_stakes"],
-                      "tasks": manifest_data()["tasks"], "scoring": SCORING},
+                      "tasks": manifest_data()["tasks"], "scoring": SCORING, "max_new_tokens": 12},
         }
         funcs = {"harmful": harmful_detectors, "tasks": task_part, "proposal": proposal_part, "noise": noise_part}
         keys = {"harmful": _key(settings), **{p: f"{p}-{_key(v)}" for p, v in part_settings.items()}}

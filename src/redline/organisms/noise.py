@@ -57,7 +57,7 @@ def _correct(target: Any, items: list[Item], template: str, max_new_tokens: int)
 
 
 def noise_detector(target_spec: str, items: list[Item], *, template: str, sigmas: tuple[float, ...] = SIGMAS,
-                   seeds: tuple[int, ...] = SEEDS, alpha: float = 0.05, max_new_tokens: int = 6,
+                   seeds: tuple[int, ...] = SEEDS, alpha: float = 0.05, max_new_tokens: int = 12,
                    progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Accuracy of `target_spec` (a `local` spec) on `items` under `template`, un-noised and under each noise."""
     import torch
