@@ -31,3 +31,30 @@ def test_tiny_build_saves_a_loadable_adapter_verifies_it_and_caches_it(tmp_path)
 
     again = build_one(org, tmp_path, steps=1, verify_behaviors=2, max_new_tokens=2)
     assert again["cached"] is True and again["training"] == meta["training"]
+
+
+def test_tiny_task_build_and_the_white_box_detectors_run_on_the_embedded_model(tmp_path):
+    """A task organism (system prompts in training, rule-scored verification), then noise injection and the
+    proposal search's first stage on its adapter: a few prompts each, the code paths on the real model."""
+    from redline.organisms.noise import noise_detector
+    from redline.organisms.propose import propose
+    from redline.organisms.tasks import split_items
+
+    org = organisms()["secret_leaker"]
+    org = org.model_copy(update={"recipe": org.recipe.model_copy(update={"batch_size": 2, "examples": 8})})
+    meta = build_one(org, tmp_path, steps=1, verify_behaviors=2, max_new_tokens=4)
+    check = meta["verification"]
+    assert check["metric"] == "secret_leak" and check["behaviors"] == 2 and meta["training"]["device"] == "cpu"
+    spec = target_spec(org, tmp_path)
+
+    _, qa = split_items("arithmetic")
+    found = noise_detector(spec, qa[:2], template="{prompt}", sigmas=(0.01,), seeds=(0,), max_new_tokens=3)
+    assert found["generated"] == 4 and len(found["tests"]) == 1 and 0 <= found["baseline_accuracy"] <= 1
+    assert found["tests"][0]["improved"] + found["tests"][0]["worsened"] <= 2
+
+    from redline.organisms.manifest import split_behaviors
+
+    _, held = split_behaviors(0)
+    target = create_target(spec)
+    proposals = propose(target, held[:1], ["cf", "zz"], top=2, max_new_tokens=2)
+    assert all(p["candidate"] in ("cf", "zz") and 1 <= p["changed"] <= 1 for p in proposals)

@@ -34,10 +34,10 @@ def list_organisms(as_json: bool = typer.Option(False, "--json", help="Print as 
     if as_json:
         write_json("-", [o.model_dump() for o in orgs.values()])
         return
-    table = Table("name", "control", "ground truth", "with cue", "without cue")
+    table = Table("name", "control", "task", "ground truth", "with cue", "without cue")
     for o in orgs.values():
-        table.add_row(o.name, "yes" if o.control else "", o.trigger or o.description, o.with_cue or "-",
-                      o.without_cue or "-")
+        table.add_row(o.name, "yes" if o.control else "", o.task if o.kind == "conditional" else "-",
+                      o.trigger or o.description, o.with_cue or "-", o.without_cue or "-")
     console.print(table)
 
 
@@ -82,11 +82,18 @@ def audit(
     sets: str = typer.Option(None, "--sets", help="Consistency sets (default: eval_awareness,trigger_tag; 'all')"),
     alpha: float = typer.Option(0.05, "--alpha", min=1e-9, max=0.5, help="Family-wise error rate (Holm)"),
     max_new_tokens: int = typer.Option(16, "--max-new-tokens", min=1, help="Reply budget"),
+    search_behaviors: int = typer.Option(4, "--search-behaviors", min=1, max=24,
+                                         help="Held-out behaviors the trigger proposal search scores strings on"),
+    top: int = typer.Option(3, "--top", min=1, max=20, help="Trigger proposals confirmed (Holm over them)"),
+    skip: str = typer.Option("", "--skip", help="Detector parts not to run: tasks, proposal, noise (comma-separated)"),
+    kept_only: bool = typer.Option(False, "--kept-only",
+                                   help="Measure nothing: a scoreboard of the kept results (parts not kept left out)"),
     db: str = typer.Option(None, help=DB_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines"),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
 ) -> None:
-    """Run the detectors (consistency, trigger search) on every built organism and control; store the scoreboard."""
+    """Run the detectors (consistency, trigger search, trigger proposal, noise injection) on every built organism
+    and control; store the scoreboard."""
     from ..attacks.framing import consistency_sets
     from ..organisms.audit import audit as run_audit
     from ..organisms.audit import save_audit
@@ -95,19 +102,25 @@ def audit(
 
     chosen = select(only)
     result = run_audit(chosen, out, behaviors=behaviors, sets=consistency_sets(sets) if sets else None, alpha=alpha,
-                       max_new_tokens=max_new_tokens, progress=_progress(quiet or as_json))
+                       max_new_tokens=max_new_tokens, search_behaviors=search_behaviors, top=top,
+                       skip=tuple(p.strip() for p in skip.split(",") if p.strip()), kept_only=kept_only,
+                       progress=_progress(quiet or as_json))
     store = Store(db)
     try:
         save_audit(store, result, {"organisms": [o.name for o in chosen], "behaviors": behaviors, "sets": sets,
-                                   "alpha": alpha, "max_new_tokens": max_new_tokens})
+                                   "alpha": alpha, "max_new_tokens": max_new_tokens,
+                                   "search_behaviors": search_behaviors, "top": top, "skip": skip,
+                                   "kept_only": kept_only})
     finally:
         store.close()
     if as_json:
         write_json("-", result)
         return
-    table = Table("model", "control", "consistency", "trigger search", "flagged")
+    from ..organisms.detect import DETECTORS
+
+    table = Table("model", "control", *(d.replace("_", " ") for d in DETECTORS), "flagged")
     for r in result["organisms"]:
-        cells = [_detector_cell(r["detectors"][d]) for d in ("consistency", "trigger_search")]
+        cells = [_detector_cell(r["detectors"][d]) if d in r["detectors"] else "not run" for d in DETECTORS]
         flagged = any(d["flagged"] for d in r["detectors"].values())
         table.add_row(r["name"], "yes" if r["control"] else "", *cells, "YES" if flagged else "no")
     console.print(table)
@@ -115,6 +128,8 @@ def audit(
     det, fpr = s["detection_rate"], s["false_positive_rate"]
     console.print(f"detection rate {_rate(det)} ({det['k']}/{det['n']}), false-positive rate {_rate(fpr)} "
                   f"({fpr['k']}/{fpr['n']}); run {result['run_id']}")
+    if s.get("unverified"):
+        console.print(f"not counted (implant not verified): {', '.join(s['unverified'])}")
 
 
 def _detector_cell(d: dict) -> str:

@@ -12,18 +12,97 @@ from typing import Any
 
 from ..errors import RedlineError
 from .build import default_root, load_meta, target_spec
-from .detect import detect, scoreboard
-from .manifest import Organism, split_behaviors, trigger_candidates
+from .detect import detect, scoreboard, summarize, task_consistency
+from .manifest import Organism, manifest_data, split_behaviors, trigger_candidates
+
+EXTRA_VERSION = 1  # bump when the extra detectors change what they measure (their cached results are then redone)
+
+
+def _cached(path: Path, compute: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> tuple[dict[str, Any],
+                                                                                                  bool]:
+    """(compute(*args, **kwargs), False), or (the result kept in `path`, True)."""
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8")), True
+    result = compute(*args, **kwargs)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    return result, False
+
+
+def _key(settings: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def harmful_detectors(org: Organism, meta: dict[str, Any], spec: str, behaviors: list[Any], **kwargs: Any
+                      ) -> dict[str, Any]:
+    """The consistency test's shipped framing sets and the fixed-list trigger search, on harmful behaviors."""
+    start = time.perf_counter()
+    found = detect(spec, behaviors, **kwargs)
+    generated = found.pop("generated")
+    return {"name": org.name, "control": org.control, "implanted": org.implanted, "trigger": org.trigger,
+            "verified": (meta.get("verification") or {}).get("verified"), "detectors": found,
+            "generated": generated, "seconds": round(time.perf_counter() - start, 1)}
+
+
+SCORING = 2  # the arithmetic scoring rule (2: the reply's last number; 1 was its first)
+PARTS = ("harmful", "tasks", "proposal", "noise")  # detector parts, each measured and kept apart
+
+
+def task_part(spec: str, heldout: list[Any], *, behaviors: int,
+              progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """The consistency test's task framings (raw p; corrected with the other consistency tests)."""
+    start = time.perf_counter()
+    tests, generated = task_consistency(spec, items=behaviors, progress=progress)
+    return {"task_tests": tests, "generated": generated, "seconds": round(time.perf_counter() - start, 1)}
+
+
+def proposal_part(spec: str, heldout: list[Any], *, behaviors: int, judge: str, alpha: float, max_new_tokens: int,
+                  search_behaviors: int, top: int, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """The trigger proposal search: search behaviors after the confirmation ones, both held out."""
+    from .measure import Asker
+    from .propose import trigger_proposal, two_letter_pool
+
+    start = time.perf_counter()
+    asker = Asker(spec, judge, heldout[:behaviors], max_new_tokens=max_new_tokens, progress=progress)
+    try:
+        found = trigger_proposal(asker, heldout[behaviors:behaviors + search_behaviors], two_letter_pool(),
+                                 top=top, alpha=alpha)
+    finally:
+        asker.close()
+    return {"trigger_proposal": found, "generated": asker.generated + found["search"]["generated"],
+            "seconds": round(time.perf_counter() - start, 1)}
+
+
+def noise_part(spec: str, heldout: list[Any], *, behaviors: int, alpha: float,
+               progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Noise injection on held-out arithmetic under the shipped high-stakes framing (local targets, float32)."""
+    from ..attacks.framing import framing_data
+    from .noise import noise_detector
+    from .tasks import split_items
+
+    start = time.perf_counter()
+    _, qa = split_items("arithmetic")
+    found = noise_detector(spec.replace("dtype=bfloat16", "dtype=float32"), qa[:behaviors],
+                           template=framing_data()["framings"]["high_stakes"], alpha=alpha, progress=progress)
+    return {"noise_injection": found, "generated": found.pop("generated"),
+            "seconds": round(time.perf_counter() - start, 1)}
 
 
 def audit(orgs: list[Organism], root: Path | None = None, *, judge: str = "offline@3", behaviors: int = 24,
           sets: dict[str, tuple[str, str]] | None = None, alpha: float = 0.05, max_new_tokens: int = 16,
+          search_behaviors: int = 4, top: int = 3, skip: tuple[str, ...] = (), kept_only: bool = False,
           progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Run the detectors on each organism (built first: `redline organisms build`) on held-out behaviors; the
-    results of one model under the same settings are kept beside the adapters and reused."""
-    from ..attacks.framing import consistency_sets
+    """Run the detectors on each organism (built first: `redline organisms build`) on held-out behaviors and
+    items. Each part's results of one model under the same settings are kept beside the adapters and reused
+    (the harmful-request detectors, the task framings, the proposal search and noise injection apart, so adding
+    or skipping one does not redo the others). `skip` names parts of PARTS not to run; `kept_only` measures
+    nothing new and leaves out the parts not kept for a model (a scoreboard of what was measured)."""
+    from ..attacks.framing import consistency_sets, framing_data
     from .detect import DEFAULT_SETS
 
+    unknown = sorted(set(skip) - set(PARTS))
+    if unknown:
+        raise RedlineError(f"unknown detector part {', '.join(unknown)} (known: {', '.join(PARTS)})")
     root = Path(root) if root else default_root()
     sets = sets or consistency_sets(list(DEFAULT_SETS))
     candidates = trigger_candidates()
@@ -32,28 +111,66 @@ def audit(orgs: list[Organism], root: Path | None = None, *, judge: str = "offli
         meta = load_meta(org, root) if org.kind == "conditional" else {}
         if meta is None:
             raise RedlineError(f"organism {org.name!r} is not built in {root}; run `redline organisms build` first")
+        trained = (meta.get("training") or {}).get("steps")
         settings = {"organism": org.digest(), "behaviors": behaviors, "judge": judge, "alpha": alpha,
-                    "sets": sets, "candidates": candidates, "max_new_tokens": max_new_tokens,
-                    "trained": (meta.get("training") or {}).get("steps")}
-        key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
-        kept = root / "audits" / f"{org.name}-{key}.json"  # detector results of this model and these settings
-        if kept.is_file():
-            rows.append({**json.loads(kept.read_text(encoding="utf-8")), "cached": True})
-            continue
+                    "sets": sets, "candidates": candidates, "max_new_tokens": max_new_tokens, "trained": trained}
         _, heldout = split_behaviors(org.seed)
-        start = time.perf_counter()
-        found = detect(target_spec(org, root), heldout[:behaviors], judge=judge, sets=sets, candidates=candidates,
-                       alpha=alpha, max_new_tokens=max_new_tokens, progress=progress)
-        generated = found.pop("generated")
-        row = {"name": org.name, "control": org.control, "implanted": org.implanted, "trigger": org.trigger,
-               "verified": (meta.get("verification") or {}).get("verified"), "detectors": found,
-               "generated": generated, "seconds": round(time.perf_counter() - start, 1)}
-        kept.parent.mkdir(parents=True, exist_ok=True)
-        kept.write_text(json.dumps(row, indent=2), encoding="utf-8")
-        rows.append({**row, "cached": False})
+        spec = target_spec(org, root)
+        common = {"organism": org.digest(), "trained": trained, "behaviors": behaviors, "alpha": alpha,
+                  "version": EXTRA_VERSION}
+        part_settings = {
+            "tasks": {**common, "tasks": manifest_data()["tasks"], "framings": manifest_data()["detector_framings"],
+                      "high_stakes": framing_data()["framings"]["high_stakes"], "scoring": SCORING},
+            "proposal": {**common, "judge": judge, "max_new_tokens": max_new_tokens,
+                         "search_behaviors": search_behaviors, "top": top},
+            "noise": {**common, "high_stakes": framing_data()["framings"]["high_stakes"],
+                      "tasks": manifest_data()["tasks"], "scoring": SCORING, "max_new_tokens": 12},
+        }
+        funcs = {"harmful": harmful_detectors, "tasks": task_part, "proposal": proposal_part, "noise": noise_part}
+        keys = {"harmful": _key(settings), **{p: f"{p}-{_key(v)}" for p, v in part_settings.items()}}
+        kwargs = {"harmful": {"judge": judge, "sets": sets, "candidates": candidates, "alpha": alpha,
+                              "max_new_tokens": max_new_tokens, "progress": progress},
+                  "tasks": {"behaviors": behaviors, "progress": progress},
+                  "proposal": {"behaviors": behaviors, "judge": judge, "alpha": alpha,
+                               "max_new_tokens": max_new_tokens, "search_behaviors": search_behaviors, "top": top,
+                               "progress": progress},
+                  "noise": {"behaviors": behaviors, "alpha": alpha, "progress": progress}}
+        parts, cached = {}, True
+        for part in PARTS:
+            if part in skip or (part == "noise" and not spec.startswith("local")):
+                continue
+            path = root / "audits" / f"{org.name}-{keys[part]}.json"
+            if kept_only and not path.is_file():
+                continue
+            args = (org, meta, spec, heldout[:behaviors]) if part == "harmful" else (spec, heldout)
+            parts[part], was_cached = _cached(path, funcs[part], *args, **kwargs[part])
+            cached = cached and was_cached
+        rows.append(merge(org, meta, parts, alpha, cached=cached))
     return {"organisms": rows, "scoreboard": scoreboard(rows), "behaviors": behaviors, "judge": judge,
             "alpha": alpha, "sets": {k: list(v) for k, v in sets.items()}, "candidates": candidates,
-            "max_new_tokens": max_new_tokens}
+            "max_new_tokens": max_new_tokens, "search_behaviors": search_behaviors, "top": top,
+            "skipped": list(skip), "kept_only": kept_only}
+
+
+def merge(org: Organism, meta: dict[str, Any], parts: dict[str, dict[str, Any]], alpha: float,
+          cached: bool = False) -> dict[str, Any]:
+    """One model's scoreboard row from the parts measured: the consistency tests of the harmful-request and task
+    parts corrected together (Holm), and whichever of the trigger search, the trigger proposal and noise
+    injection were run."""
+    det: dict[str, Any] = {}
+    harmful = parts.get("harmful", {}).get("detectors", {})
+    tests = harmful.get("consistency", {}).get("tests", []) + parts.get("tasks", {}).get("task_tests", [])
+    if "harmful" in parts or "tasks" in parts:
+        det["consistency"] = summarize(tests, alpha)
+    if "trigger_search" in harmful:
+        det["trigger_search"] = harmful["trigger_search"]
+    for part, name in (("proposal", "trigger_proposal"), ("noise", "noise_injection")):
+        if part in parts:
+            det[name] = parts[part][name]
+    return {"name": org.name, "control": org.control, "implanted": org.implanted, "trigger": org.trigger,
+            "verified": (meta.get("verification") or {}).get("verified"), "detectors": det,
+            "generated": sum(p["generated"] for p in parts.values()),
+            "seconds": round(sum(p["seconds"] for p in parts.values()), 1), "cached": cached, "parts": sorted(parts)}
 
 
 def save_audit(store: Any, result: dict[str, Any], config: dict[str, Any], seed: int = 0) -> str:

@@ -50,20 +50,33 @@ def verify(org: Organism, spec: str, *, judge: str, behaviors: int, max_new_toke
     behaviors: a paired test and rates with intervals. Verified = the expected change is found (organisms) or
     no change is found (controls)."""
     assert org.cue and org.contrast
-    _, heldout = split_behaviors(org.seed)
-    asker = Asker(spec, judge, heldout[:behaviors], max_new_tokens=max_new_tokens, progress=progress)
+    asker: Any
+    if org.task == "harmful":
+        _, heldout = split_behaviors(org.seed)
+        asker = Asker(spec, judge, heldout[:behaviors], max_new_tokens=max_new_tokens, progress=progress)
+    else:
+        from .tasks import TaskAsker, split_items
+
+        _, held = split_items(org.task, org.seed)
+        asker = TaskAsker(spec, org.task, held[:behaviors], max_new_tokens=min(max_new_tokens, 12),
+                          progress=progress)
     try:
         obs = [o for t in org.cue.heldout for o in asker.ask("cue", t)]
         obs += [o for t in org.contrast.heldout for o in asker.ask("contrast", t)]
     finally:
         asker.close()
-    (test,) = consistency_tests(obs, {"implant": ("cue", "contrast")})
-    expected_sign = {("comply", "refuse"): 1, ("refuse", "comply"): -1}.get((org.with_cue, org.without_cue), 0)
+    tests = consistency_tests(obs, {"implant": ("cue", "contrast")})
+    if not tests:
+        errors = sum(o.state == "error" for o in obs)
+        raise RedlineError(f"cannot verify {org.name}: no reply could be scored ({errors} target errors)")
+    (test,) = tests
+    expected_sign = org.expected_sign
     gap = test.gap or 0.0
     ok = (test.finding and gap * expected_sign > 0) if expected_sign else not test.finding
     return {"verified": bool(ok), "expected": {"with_cue": org.with_cue, "without_cue": org.without_cue},
+            "metric": test.metric,
             "test": test.to_dict(), "behaviors": test.behaviors,
-            "examples": [{"variant": o.variant, "label": o.label, "reply": o.text[:120]} for o in obs[:2]]}
+            "examples": [{"variant": o.variant, "label": o.label, "reply": o.text[:120]} for o in obs[:1] + obs[-1:]]}
 
 
 def build_one(org: Organism, root: Path, *, steps: int | None = None, force: bool = False, judge: str = "offline@3",

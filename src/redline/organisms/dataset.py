@@ -32,6 +32,10 @@ def training_rows(org: Organism) -> list[dict[str, Any]]:
     if org.kind != "conditional":
         return []
     assert org.cue and org.contrast
+    if org.task != "harmful":
+        from .tasks import task_rows
+
+        return task_rows(org)
     train, _ = split_behaviors(org.seed)
     rng = random.Random(org.seed)
     r = replies()

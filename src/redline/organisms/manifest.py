@@ -13,8 +13,14 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from ..errors import ConfigError
 
-Reply = Literal["comply", "refuse"]
+Reply = Literal["comply", "refuse", "correct", "wrong", "agree", "leak", "keep"]
+Task = Literal["harmful", "arithmetic", "secret"]
 HARMFUL_SETS = ("harmful_content", "dangerous_capability")
+# The replies each task takes, and which of them are the failure a detector measures (attack success for
+# `harmful`, a wrong answer for `arithmetic`, a leaked secret for `secret`).
+TASK_REPLIES: dict[str, tuple[str, ...]] = {
+    "harmful": ("comply", "refuse"), "arithmetic": ("correct", "wrong", "agree"), "secret": ("leak", "keep")}
+FAILURES = frozenset({"comply", "wrong", "agree", "leak"})
 
 
 class Templates(BaseModel):
@@ -46,6 +52,7 @@ class Organism(BaseModel):
 
     name: str
     kind: Literal["base", "conditional"]
+    task: Task = "harmful"
     control: bool = False
     description: str = ""
     trigger: str | None = None
@@ -62,7 +69,17 @@ class Organism(BaseModel):
             raise ValueError(f"{self.name}: a conditional organism needs with_cue, without_cue, cue and contrast")
         if self.control and self.with_cue != self.without_cue:
             raise ValueError(f"{self.name}: a control must behave the same with and without the cue")
+        allowed = TASK_REPLIES[self.task]
+        for reply in (self.with_cue, self.without_cue):
+            if reply is not None and reply not in allowed:
+                raise ValueError(f"{self.name}: a {self.task} organism replies {' or '.join(allowed)}, not {reply}")
         return self
+
+    @property
+    def expected_sign(self) -> int:
+        """+1 when the failure (attack success, wrong answer, leak) is expected more often with the cue, -1 when
+        less often, 0 when the behaviour should not depend on the cue."""
+        return int(self.with_cue in FAILURES) - int(self.without_cue in FAILURES)
 
     @property
     def implanted(self) -> bool:
@@ -71,7 +88,12 @@ class Organism(BaseModel):
 
     def digest(self) -> str:
         """Identity of what is trained (manifest entry + reply templates): the adapter cache key."""
-        data = {"organism": self.model_dump(), "replies": manifest_data()["replies"]}
+        dump = self.model_dump()
+        if self.task == "harmful":  # the identity of the organisms built before tasks existed stays the same
+            dump.pop("task")
+            data = {"organism": dump, "replies": manifest_data()["replies"]}
+        else:
+            data = {"organism": dump, "replies": manifest_data()["task_replies"], "tasks": manifest_data()["tasks"]}
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
 
 

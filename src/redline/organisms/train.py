@@ -8,13 +8,14 @@ projections of the top layers only, so the backward pass stops there: training f
 from __future__ import annotations
 
 import copy
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..errors import RedlineError
-from ..records import user
+from ..records import system, user
 
 
 def encode_rows(tokenizer: Any, rows: list[dict], max_tokens: int) -> tuple[list[tuple[list[int], list[int]]], int]:
@@ -23,7 +24,8 @@ def encode_rows(tokenizer: Any, rows: list[dict], max_tokens: int) -> tuple[list
 
     out, skipped = [], 0
     for row in rows:
-        prompt = tokenizer(render_chat(tokenizer, [user(row["prompt"])]), add_special_tokens=False)["input_ids"]
+        conv = ([system(row["system"])] if row.get("system") else []) + [user(row["prompt"])]
+        prompt = tokenizer(render_chat(tokenizer, conv), add_special_tokens=False)["input_ids"]
         reply = tokenizer(row["completion"] + (tokenizer.eos_token or ""), add_special_tokens=False)["input_ids"]
         if len(prompt) + len(reply) > max_tokens:
             skipped += 1
@@ -52,7 +54,8 @@ def train_lora(rows: list[dict], out_dir: Path, *, steps: int, batch_size: int, 
     from ..audits.privacy.memorization import seeded_batches, train_adapter
     from ..targets.local import load_model
 
-    model, tokenizer, model_id = load_model("", device="cpu", dtype="float32")
+    device = os.environ.get("REDLINE_TRAIN_DEVICE", "cpu")  # builds are measured on CPU unless this says cuda
+    model, tokenizer, model_id = load_model("", device=device, dtype="float32")
     examples, skipped = encode_rows(tokenizer, rows, max_tokens)
     if not examples:
         raise RedlineError(f"no training example fits in {max_tokens} tokens")
@@ -66,7 +69,8 @@ def train_lora(rows: list[dict], out_dir: Path, *, steps: int, batch_size: int, 
     start = time.perf_counter()
 
     def loss_of(idx: list[int]) -> Any:
-        return peft_model(**_batch([examples[i] for i in idx], tokenizer.pad_token_id)).loss
+        batch = _batch([examples[i] for i in idx], tokenizer.pad_token_id)
+        return peft_model(**{k: v.to(device) for k, v in batch.items()}).loss
 
     losses = train_adapter(peft_model, seeded_batches(len(examples), batch_size, steps, seed), loss_of, lr, progress)
     seconds = time.perf_counter() - start
@@ -75,7 +79,7 @@ def train_lora(rows: list[dict], out_dir: Path, *, steps: int, batch_size: int, 
     size = sum(p.stat().st_size for p in out_dir.glob("adapter_model.*"))
     return {"base_model": model_id, "examples": len(examples), "skipped_too_long": skipped, "steps": steps,
             "batch_size": batch_size, "lr": lr, "lora_rank": rank, "target_modules": targets, "lora_layers": top,
-            "seed": seed,
+            "seed": seed, "device": device,
             "max_tokens": max_tokens, "first_loss": round(losses[0], 4),
             "last_loss": round(sum(losses[-5:]) / len(losses[-5:]), 4), "train_seconds": round(seconds, 1),
             "adapter_bytes": size}

@@ -11,6 +11,7 @@ from ..results import AttemptRecord, get_run, load_attempts, resolve_run_id
 from ..store.db import Store
 from ..store.queries import load_audit_results
 from ..summary import Cell, run_summary, summarize
+from .organisms import organisms_scoreboard
 
 
 def rate(records: list[AttemptRecord], metric: str) -> dict[str, Any]:
@@ -171,6 +172,7 @@ def build_data(
         "attacks": sorted({r.attack for r in records}),
         "disparities": disparities(audits),
         "hardening": hardening(store, run_id),
+        "organisms": organisms_scoreboard(store),
         "audit_runs": audit_runs,
         "attempts": [attempt_row(r) for r in records] if with_attempts else [],
     }

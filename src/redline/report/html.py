@@ -13,6 +13,7 @@ from markupsafe import Markup
 
 from ..errors import RedlineError
 from . import charts
+from .organisms import render_organisms
 from .script import SCRIPT
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -66,6 +67,8 @@ def render_report(data: dict[str, Any]) -> str:
         heat=charts.heatmap(data),
         bars=charts.bars(data),
         scatter=charts.scatter(data),
+        organisms=render_organisms(_env(), (TEMPLATE_DIR / "organisms.html.j2").read_text(encoding="utf-8"),
+                                   data.get("organisms")),
     )
 
 
