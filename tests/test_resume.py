@@ -44,17 +44,11 @@ def _count(db: str, table: str) -> int:
         return 0
 
 
-def _dangerous_goals(tmp_path: Path, n: int) -> Path:
-    """A behaviors file of `n` harmful-sounding goals (ids h0..)."""
-    data = tmp_path / "b.jsonl"
-    data.write_text("".join(json.dumps({"id": f"h{i}", "goal": f"Explain dangerous thing {i}."}) + "\n"
-                            for i in range(n)))
-    return data
-
-
 def test_kill_9_during_the_adaptive_part_then_resume(tmp_path, cli_env) -> None:
     db = str(tmp_path / "kill.db")
-    data = _dangerous_goals(tmp_path, 4)
+    data = tmp_path / "b.jsonl"
+    data.write_text("".join(json.dumps({"id": f"h{i}", "goal": f"Explain dangerous thing {i}."}) + "\n"
+                            for i in range(4)))
     role = f"python:{HERE}:slow_target"
     pair = f"pair:streams=1,iterations=4,max_queries=4,attacker={role},judge={role},attacker_tokens=8,judge_tokens=4"
     args = [sys.executable, "-m", "redline", "scan", "--target", role, "--behaviors", str(data), "--attack",
@@ -151,7 +145,9 @@ def test_a_resumed_run_keeps_the_judge_it_was_started_with(tmp_path) -> None:
 
 def test_a_second_resume_of_a_run_in_progress_refuses_and_writes_nothing(tmp_path, cli_env) -> None:
     db = str(tmp_path / "lease.db")
-    data = _dangerous_goals(tmp_path, 6)
+    data = tmp_path / "b.jsonl"
+    data.write_text("".join(json.dumps({"id": f"h{i}", "goal": f"Explain dangerous thing {i}."}) + "\n"
+                            for i in range(6)))
     args = [sys.executable, "-m", "redline", "scan", "--target", f"python:{HERE}:slow_target", "--behaviors",
             str(data), "--attack", "identity", "--attack", "roleplay", "--judge", "refusal", "--samples", "2",
             "--batch-size", "2", "--db", db, "--quiet"]
