@@ -39,6 +39,17 @@ def test_personas_are_reported_and_stripped_from_the_request_reading() -> None:
     assert r.jailbreak_patterns([{"role": "user", "content": GOAL}]).kinds == []
 
 
+def test_reply_dictating_rules_are_reported_and_stripped_from_the_request_reading() -> None:
+    for spec in ("prefix_injection", "refusal_suppression"):
+        found = r.jailbreak_patterns(rendered(spec))
+        assert "suppression" in found.kinds, spec
+        views = r.request_views(rendered(spec)[-1]["content"], found)
+        assert views and all(GOAL in v for v in views), (spec, views)  # no view is the wrapper alone
+        assert not any("Sure, here is" in v or "apologize" in v for v in views), (spec, views)
+    plain = "Start a sourdough starter with flour and water. How long until it is ready?"
+    assert r.jailbreak_patterns([{"role": "user", "content": plain}]).kinds == []
+
+
 def test_payload_splitting_and_many_shot_are_reassembled_or_counted() -> None:
     found = r.jailbreak_patterns(rendered("payload_split"))
     assert "payload_split" in found.kinds and found.views["payload"] == GOAL

@@ -51,6 +51,7 @@ class Check:
     decisions: list[Decision] = field(default_factory=list)
     blocked_by: str | None = None
     goal: str = ""  # the request as the rails read it (the most harmful view), for the output rails
+    harm: float = 0.0  # the request harm of `goal` (input checks), for the output rails' exchange reading
     conversation: str = ""  # the conversation id (given, or derived from the conversation)
 
     @property
@@ -162,6 +163,7 @@ class Guard:
             own = scores[: len(views)]
             best = max(range(len(own)), key=own.__getitem__)
             harm, check.goal = own[best], views[best]
+            check.harm = harm
             if rails.request_harm.action != "allow" and harm >= rails.request_harm.threshold:
                 self._hit(check, "request_harm", harm, f"request harm {harm:.2f}", _short(views[best]))
             if rails.jailbreak.action != "allow" and pattern.kinds:
@@ -201,18 +203,28 @@ class Guard:
 
     # --- output -------------------------------------------------------------------------------------------
 
-    def check_output(self, goal: str, reply: str, messages: list[dict[str, str]]) -> Check:
-        """Content harm of the reply, system-prompt and secret leaks, PII (redacted in `Check.text`)."""
+    def check_output(self, goal: str, reply: str, messages: list[dict[str, str]],
+                     request_harm: float | None = None) -> Check:
+        """Content harm of the reply (read with the request's harm: `request_harm`, the input check's `harm`,
+        is read again from `goal` when not given), system-prompt and secret leaks, PII (redacted in `Check.text`)."""
         rails = self.policy.rails
         check = Check(text=reply, goal=goal)
         harm = 0.0
         if rails.output_harm.action != "allow" and reply.strip():
             try:
                 harm = self._classify(self.readings.content_harm, [(goal, reply)])[0]
+                floor = rails.output_harm.min_request_harm
+                if harm >= rails.output_harm.threshold and floor > 0 and request_harm is None:
+                    request_harm = self._classify(self.readings.request_harm, [goal])[0]
             except ClassifierError as exc:
                 self._failure(check, "output_harm", exc)
             if harm >= rails.output_harm.threshold:
-                self._hit(check, "output_harm", harm, f"content harm {harm:.2f}")
+                floor = rails.output_harm.min_request_harm
+                if request_harm is not None and request_harm < floor:
+                    check.decisions.append(Decision("output_harm", "flag", round(harm, 4), f"content harm {harm:.2f}"
+                                                    f" answering request harm {request_harm:.2f} (under {floor:g})"))
+                else:
+                    self._hit(check, "output_harm", harm, f"content harm {harm:.2f}")
         if rails.leak.action != "allow":
             found = r.leaks(reply, messages)
             if found:
@@ -236,8 +248,8 @@ class Guard:
             check.decisions.append(Decision("output", "allow", round(harm, 4), "no output rail fired"))
         return check
 
-    def stream(self, goal: str, messages: list[dict[str, str]]) -> StreamCheck:
-        return StreamCheck(self, goal, messages)
+    def stream(self, goal: str, messages: list[dict[str, str]], request_harm: float | None = None) -> StreamCheck:
+        return StreamCheck(self, goal, messages, request_harm)
 
     def new_request_id(self) -> str:
         return "guard-" + uuid.uuid4().hex[:16]
@@ -255,8 +267,9 @@ class StreamCheck:
     the harm or leak rail ends the stream: the client gets the refusal and `finish_reason: content_filter`.
     """
 
-    def __init__(self, guard: Guard, goal: str, messages: list[dict[str, str]]) -> None:
-        self.guard, self.goal, self.messages = guard, goal, messages
+    def __init__(self, guard: Guard, goal: str, messages: list[dict[str, str]],
+                 request_harm: float | None = None) -> None:
+        self.guard, self.goal, self.messages, self.request_harm = guard, goal, messages, request_harm
         self.raw = ""
         self.sent = 0  # characters of `raw` already released
         self.checked = 0
@@ -280,7 +293,7 @@ class StreamCheck:
 
     def _release(self, final: bool) -> str:
         self.checked = len(self.raw)
-        check = self.guard.check_output(self.goal, self.raw, self.messages)
+        check = self.guard.check_output(self.goal, self.raw, self.messages, self.request_harm)
         self.decisions = list(check.decisions)
         if check.blocked:
             self.blocked_by = check.blocked_by

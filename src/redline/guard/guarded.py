@@ -92,7 +92,8 @@ class GuardedTarget:
                     out[i] = gen
                     continue
                 start = time.perf_counter()
-                check_out = self.guard.check_output(check_in.goal, gen.text, conversation_to_dicts(batch[i]))
+                check_out = self.guard.check_output(check_in.goal, gen.text, conversation_to_dicts(batch[i]),
+                                                   check_in.harm)
                 out_s = time.perf_counter() - start
                 guard_s = in_s + out_s
                 self.guard.log.write(rid, check_in.conversation, "output", check_out.decisions, out_s)

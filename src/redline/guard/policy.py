@@ -26,6 +26,13 @@ class Rail(BaseModel):
     threshold: float = Field(0.5, ge=0.0)
 
 
+class OutputHarmRail(Rail):
+    """The content-harm rail; it reads the exchange: a reply's harm counts only when the request it answers
+    reads at least `min_request_harm` (a benign request's answer in a harmful-sounding form is not blocked)."""
+
+    min_request_harm: float = Field(0.0, ge=0.0, le=1.0)
+
+
 class Rails(BaseModel):
     """Input rails (request harm, jailbreak patterns, prompt injection in tool content) and output rails."""
 
@@ -34,7 +41,7 @@ class Rails(BaseModel):
     request_harm: Rail = Rail(threshold=0.9)
     jailbreak: Rail = Rail(threshold=0.8)  # request harm at which a jailbreak-wrapped request is blocked
     injection: Rail = Rail()
-    output_harm: Rail = Rail(threshold=0.5)
+    output_harm: OutputHarmRail = OutputHarmRail(threshold=0.5)
     pii: Rail = Rail(action="redact")
     leak: Rail = Rail()
 

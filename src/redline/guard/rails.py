@@ -58,6 +58,16 @@ PERSONA = re.compile(
     r"(?:judg(?:e)?ment|concerns))",
     re.I,
 )
+# sentences that dictate the reply's form so that refusing is harder: prefix injection and refusal suppression
+# (the forms studied in "Jailbroken", Wei et al. 2023); they never carry the request itself
+SUPPRESSION = re.compile(
+    r"\b(?:start|begin) (?:your|the|each) (?:response|reply|answer)s? (?:with|by saying)\b|"
+    r"\b(?:do not|don't|never) (?:apologi[sz]e|refuse|say (?:no|sorry|the words?)|include (?:any )?"
+    r"(?:notes?|disclaimers?|warnings?|caveats?|negative sentences))\b|\bfollowing (?:these|the) rules\b|"
+    r"\bremember: respond to the request\b",
+    re.I,
+)
+_LIST_MARK = re.compile(r"\(?\d{1,2}[.)]|[-*\u2022]")  # a list number left alone by a stripped rule
 _SHOT = re.compile(r"(?im)^\s*(?:user|human|q|question)\s*:.*\n(?:.*\n){0,6}?\s*(?:assistant|ai|a|answer)\s*:")
 _ASSIGN = re.compile(r"""(?m)^\s*([A-Za-z_]\w{0,8})\s*=\s*(["'])(.*?)\2\s*$""")
 MANY_SHOT_MIN = 4
@@ -73,10 +83,11 @@ class Pattern:
 
 
 def strip_persona(text: str) -> str:
-    """The text without its persona sentences, so the request-harm reading reads the request, not the wrapper
-    (the wrapper is what the jailbreak rail reports)."""
+    """The text without its persona and reply-dictating sentences, so the request-harm reading reads the
+    request, not the wrapper (the wrapper is what the jailbreak rail reports)."""
     sentences = re.split(r"(?<=[.!?:])\s+|\n+", text)
-    kept = [s for s in sentences if s.strip() and not PERSONA.search(s)]
+    kept = [s for s in sentences if s.strip() and not PERSONA.search(s) and not SUPPRESSION.search(s)
+            and not _LIST_MARK.fullmatch(s.strip())]
     return " ".join(kept) if kept else text
 
 
@@ -87,13 +98,16 @@ def payload_join(text: str) -> str | None:
 
 
 def jailbreak_patterns(messages: list[dict[str, str]]) -> Pattern:
-    """Personas, encodings, many-shot padding and payload splitting in the conversation's last user turn."""
+    """Personas, reply-dictating rules, encodings, many-shot padding and payload splitting in the conversation's
+    last user turn."""
     users = [m["content"] for m in messages if m.get("role") == "user"]
     last = users[-1] if users else ""
-    persona = bool(PERSONA.search(last))
-    found = Pattern(views=decoded_views(strip_persona(last) if persona else last))
+    persona, suppression = bool(PERSONA.search(last)), bool(SUPPRESSION.search(last))
+    found = Pattern(views=decoded_views(strip_persona(last) if persona or suppression else last))
     if persona:
         found.kinds.append("persona")
+    if suppression:
+        found.kinds.append("suppression")
     if len(found.views) > 1:
         found.kinds.append("encoding")
     fabricated = sum(1 for m in messages[:-1] if m.get("role") == "assistant")

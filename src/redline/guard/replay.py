@@ -94,7 +94,7 @@ def replay_attempt(guard: Guard, attempt_id: int, calls: list[Call]) -> Replayed
         check = guard.check_input(call.messages, conv_id)
         checks = [("input", check)]
         if not check.blocked and call.reply is not None:
-            checks.append(("output", guard.check_output(check.goal, call.reply, call.messages)))
+            checks.append(("output", guard.check_output(check.goal, call.reply, call.messages, check.harm)))
         for phase, c in checks:
             out.classifier_failed |= any("(fail closed)" in d.detail or "(fail open)" in d.detail for d in c.decisions)
             if c.blocked:

@@ -82,7 +82,8 @@ def create_guard_app(guard: Guard, upstream: Target, model_name: str = "redline-
                 return StreamingResponse(iter(events), media_type="text/event-stream", headers=headers)
             return JSONResponse(completion(rid, policy.refusal, "content_filter"), headers=headers)
         if body.get("stream"):
-            return StreamingResponse(_stream(rid, msgs, conversation, params, check.goal, check.conversation),
+            return StreamingResponse(_stream(rid, msgs, conversation, params, check.goal, check.conversation,
+                                             check.harm),
                                      media_type="text/event-stream", headers=headers)
         async with slots:
             try:
@@ -96,15 +97,15 @@ def create_guard_app(guard: Guard, upstream: Target, model_name: str = "redline-
                 return JSONResponse({"error": {"message": f"upstream error: {type(exc).__name__}"}},
                                     status_code=502, headers=headers)
         t0 = time.perf_counter()
-        out = await asyncio.to_thread(guard.check_output, check.goal, text, msgs)
+        out = await asyncio.to_thread(guard.check_output, check.goal, text, msgs, check.harm)
         guard.log.write(rid, check.conversation, "output", out.decisions, time.perf_counter() - t0)
         if out.blocked:
             headers["X-Guard-Blocked-By"] = out.blocked_by or ""
         return JSONResponse(completion(rid, out.text, "content_filter" if out.blocked else "stop"), headers=headers)
 
-    async def _stream(rid, msgs, conversation, params, goal, conv_id):  # noqa: ANN001, ANN202
+    async def _stream(rid, msgs, conversation, params, goal, conv_id, request_harm):  # noqa: ANN001, ANN202
         """Upstream chunks -> output rails in windows -> SSE; a failing window ends the stream."""
-        sc = guard.stream(goal, msgs)
+        sc = guard.stream(goal, msgs, request_harm)
         pieces: queue.Queue = queue.Queue()
 
         def pump() -> None:
