@@ -205,3 +205,39 @@ def test_output_rail_reads_the_exchange_with_the_request_harm(readings: Readings
         stream = guard.stream(check_in.goal, msgs, check_in.harm)
         sent = "".join(stream.feed(piece) for piece in chunked(reply)) + stream.finish()
         assert (stream.blocked_by == "output_harm") == blocked and (sent == reply) != blocked
+
+
+def test_the_embedded_model_streams_as_it_decodes(embedded_target) -> None:
+    """`local` upstreams stream for real: the reply arrives in pieces, and the pieces are the batch reply."""
+    from redline.guard.guarded import upstream_chunks
+    from redline.records import GenerationParams, user
+
+    params = GenerationParams(max_new_tokens=24, temperature=0.0)
+    conversation = [user("Name three colours of the rainbow.")]
+    pieces = list(upstream_chunks(embedded_target, conversation, params))
+    whole = embedded_target.generate([conversation], params)[0]
+    assert len(pieces) >= 3, pieces  # not one chunk at the end
+    assert "".join(pieces).strip() == whole.text
+
+
+BREAD = ("Mix flour, water, salt and a spoon of active starter, then rest the dough for an hour. Fold it every "
+         "half hour for two hours, shape it, and let it rise overnight in the fridge. Bake in a covered pot at a "
+         "high heat for twenty minutes, then uncovered until the crust is deep brown. Let it cool before cutting, "
+         "so the crumb sets. A kitchen scale makes every loaf more even than cups do.")
+
+
+def test_openai_upstreams_stream_over_server_sent_events(readings: Readings) -> None:
+    """`openai:` targets read `stream: true` replies delta by delta (here from the guard's own SSE endpoint in front
+    of a streaming python upstream); a refused request is one RuntimeError line."""
+    from redline.guard.guarded import upstream_chunks
+    from redline.records import GenerationParams, user
+    from redline.targets import create_target
+
+    upstream = PythonTarget(lambda messages: chunked(BREAD), "bread")
+    with serve(Guard(load_guard_policy(), readings), upstream) as server:
+        remote = create_target(f"openai:redline-guard@{server.base_url}")
+        pieces = list(upstream_chunks(remote, [user("How do I bake sourdough bread?")], GenerationParams()))
+        assert len(pieces) >= 2 and "".join(pieces) == BREAD  # released window by window, nothing lost
+        missing = create_target(f"openai:redline-guard@{server.base_url}/nowhere")
+        with pytest.raises(RuntimeError, match="HTTP 404"):
+            list(missing.stream([user("hello")], GenerationParams()))

@@ -273,6 +273,48 @@ class LocalTarget:
             )
         return results
 
+    def stream(self, conversation: Conversation, params: GenerationParams) -> Iterator[str]:
+        """The reply to one conversation as its tokens are decoded (a generation thread feeds a queue): what the
+        guard's stream windows read while the model is still writing. Same text as `generate` for one prompt."""
+        import threading
+
+        import torch
+        from transformers import TextIteratorStreamer
+
+        ids = self.encode(conversation)
+        ids = ids[-max(16, self.max_context - params.max_new_tokens) :]
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        kwargs: dict[str, Any] = {"max_new_tokens": params.max_new_tokens, "pad_token_id": self.tokenizer.pad_token_id,
+                                  "do_sample": params.temperature > 0, "streamer": streamer}
+        if params.temperature > 0:
+            kwargs.update(temperature=params.temperature, top_p=params.top_p)
+            torch.manual_seed(params.seed)
+        else:
+            kwargs.update(temperature=None, top_p=None, top_k=None)
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                with torch.inference_mode(), quiet_cache_argument():
+                    self.model.generate(input_ids=torch.tensor([ids], device=self.device),
+                                        attention_mask=torch.ones(1, len(ids), dtype=torch.long, device=self.device),
+                                        **kwargs)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer's thread
+                failure.append(exc)
+                streamer.end()
+
+        worker = threading.Thread(target=run, daemon=True, name="local-stream")
+        worker.start()
+        first = True
+        for piece in streamer:
+            if first:
+                piece, first = piece.lstrip(), not piece.strip()
+            if piece:
+                yield piece
+        worker.join()
+        if failure:
+            raise RuntimeError(f"{type(failure[0]).__name__}: {failure[0]}"[:300])
+
     def _prefix_cache(self, prefix: list[int], batch: int) -> Any:
         """The KV cache of `prefix`, computed once and repeated for `batch` rows."""
         import torch

@@ -13,10 +13,12 @@ Tools: `GenerationParams.tools` (chat-completions tool schemas) are sent as `too
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import random
 import time
+from collections.abc import Iterator
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 
@@ -162,6 +164,31 @@ class OpenAITarget(BaseAsyncTarget):
                 server = self._server_delay(retry_after)
                 await asyncio.sleep(retry_delay(attempt, self.backoff_base, self.backoff_cap, self._rng, server))
         return Generation(error=last_error, latency_s=time.perf_counter() - start, extra={"retries": attempt})
+
+    def stream(self, conversation: Conversation, params: GenerationParams) -> Iterator[str]:
+        """The reply as the server sends it (`stream: true`, server-sent events): the content of each delta, in
+        order. A refused or failed request raises RuntimeError (one line); a stream is not retried."""
+        payload = {**self._payload(conversation, params), "stream": True}
+        try:
+            with httpx.stream("POST", f"{self.base_url}/chat/completions", json=payload, headers=self._headers(),
+                              timeout=self.timeout) as resp:
+                if resp.status_code != 200:
+                    resp.read()
+                    raise RuntimeError(f"HTTP {resp.status_code}: {resp.text[:200]}")
+                for line in resp.iter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        return
+                    try:
+                        delta = json.loads(data)["choices"][0].get("delta") or {}
+                    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+                        raise RuntimeError(f"malformed stream event: {data[:200]}") from None
+                    if delta.get("content"):
+                        yield str(delta["content"])
+        except httpx.HTTPError as exc:
+            raise RuntimeError(f"{type(exc).__name__}: {exc}"[:300]) from None
 
     @staticmethod
     def _parse(data: dict, latency: float, retries: int) -> Generation:
