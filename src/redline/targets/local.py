@@ -240,16 +240,7 @@ class LocalTarget:
         masks = [[1] * len(prefix) + [0] * (width - len(p)) + [1] * len(p) for p in suffixes]
         input_ids = torch.tensor(rows, device=self.device)
         mask = torch.tensor(masks, device=self.device)
-        kwargs: dict[str, Any] = {
-            "max_new_tokens": params.max_new_tokens,
-            "pad_token_id": pad,
-            "do_sample": params.temperature > 0,
-        }
-        if params.temperature > 0:
-            kwargs.update(temperature=params.temperature, top_p=params.top_p)
-            torch.manual_seed(params.seed)
-        else:
-            kwargs.update(temperature=None, top_p=None, top_k=None)
+        kwargs = self._decoding(params)
         if self.static_cache:
             kwargs["cache_implementation"] = "static"
         start = time.perf_counter()
@@ -273,6 +264,22 @@ class LocalTarget:
             )
         return results
 
+    def _decoding(self, params: GenerationParams) -> dict[str, Any]:
+        """`generate` keyword arguments for these decoding settings (seeds torch when sampling)."""
+        import torch
+
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": params.max_new_tokens,
+            "pad_token_id": self.tokenizer.pad_token_id,
+            "do_sample": params.temperature > 0,
+        }
+        if params.temperature > 0:
+            kwargs.update(temperature=params.temperature, top_p=params.top_p)
+            torch.manual_seed(params.seed)
+        else:
+            kwargs.update(temperature=None, top_p=None, top_k=None)
+        return kwargs
+
     def stream(self, conversation: Conversation, params: GenerationParams) -> Iterator[str]:
         """The reply to one conversation as its tokens are decoded (a generation thread feeds a queue): what the
         guard's stream windows read while the model is still writing. Same text as `generate` for one prompt."""
@@ -284,13 +291,7 @@ class LocalTarget:
         ids = self.encode(conversation)
         ids = ids[-max(16, self.max_context - params.max_new_tokens) :]
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
-        kwargs: dict[str, Any] = {"max_new_tokens": params.max_new_tokens, "pad_token_id": self.tokenizer.pad_token_id,
-                                  "do_sample": params.temperature > 0, "streamer": streamer}
-        if params.temperature > 0:
-            kwargs.update(temperature=params.temperature, top_p=params.top_p)
-            torch.manual_seed(params.seed)
-        else:
-            kwargs.update(temperature=None, top_p=None, top_k=None)
+        kwargs = {**self._decoding(params), "streamer": streamer}
         failure: list[BaseException] = []
 
         def run() -> None:
