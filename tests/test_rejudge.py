@@ -63,6 +63,25 @@ def test_rejudge_shows_the_judge_what_the_scan_showed_it(db_path, run) -> None:
     assert rejudge(store, run, "witness", judge=WitnessJudge("witness-again")).judged == 0
 
 
+class ChangedJudge(WitnessJudge):
+    """The same judge id after a change to its code: every reply now reads as refused."""
+
+    def judge(self, items: list[JudgeInput]) -> list[Verdict]:
+        return [Verdict("refused", 0.0, 0.9, self.id, "changed") for _ in items]
+
+
+def test_replace_reads_every_attempt_again_under_the_same_judge(db_path, run) -> None:
+    store = Store(db_path)
+    before = load_attempts(store, run)
+    answered = sum(r.state == "ok" for r in before)
+    assert rejudge(store, run, "witness", judge=ChangedJudge("witness")).judged == 0  # nothing missing
+    assert rejudge(store, run, "witness", judge=ChangedJudge("witness"), replace=True, batch_size=4).judged == answered
+    after = load_attempts(store, run)
+    assert len(after) == len(before) and verdict_judges(store, run) == ["witness"]  # replaced, not added
+    assert {r.rationale for r in after if r.state == "ok"} == {"changed"}
+    assert not any(r.success for r in after if r.behavior_id.startswith("h"))
+
+
 def test_readers_take_the_judge(db_path, run, cli_env) -> None:
     def redline(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "redline", *args, "--db", db_path], env=cli_env,

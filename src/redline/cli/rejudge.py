@@ -16,6 +16,9 @@ def rejudge(
     judge: str = typer.Option(..., "--judge", help="Judge spec: refusal, offline, llm:TARGET_SPEC, ..."),
     batch_size: int = typer.Option(32, min=1, help="Attempts judged and stored per transaction"),
     db: str = typer.Option(None, help=DB_HELP),
+    replace: bool = typer.Option(
+        False, "--replace", help="Read every attempt again and replace this judge's verdicts (after a judge change)"
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar"),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
 ) -> None:
@@ -34,7 +37,7 @@ def rejudge(
     try:
         with progress:
             result = rejudge_run(
-                store, run, judge, batch_size=batch_size,
+                store, run, judge, batch_size=batch_size, replace=replace,
                 on_start=on_start,
                 on_progress=lambda n: progress.advance(task, n),
             )

@@ -62,15 +62,18 @@ def rejudge(
     *,
     batch_size: int = 32,
     judge: Judge | None = None,
+    replace: bool = False,
     on_start: Callable[[int], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> RejudgeResult:
-    """Store `judge_spec`'s verdicts on every answered attempt of a scan that it has not read yet."""
+    """Store `judge_spec`'s verdicts on every answered attempt of a scan that it has not read yet; with
+    `replace`, read every answered attempt again and replace that judge's verdicts batch by batch (after a
+    change to the judge's code; an interrupted replace is finished by running it again)."""
     run_id = resolve_run_id(store, run_ref)
     get_run(store, run_id)
     judge = judge or create_judge(judge_spec)
     behaviors = {k: Behavior.model_validate(v) for k, v in stored_behaviors(store, run_id).items()}
-    pending = attempts_without_verdict(store, run_id, judge.id)
+    pending = attempts_without_verdict(store, run_id, None if replace else judge.id)
     inputs = [_input(a, behaviors[a.behavior_id]) for a in pending]  # bad runs fail before anything is written
     recorder = RunRecorder(store, run_id)
     if on_start:

@@ -228,17 +228,14 @@ def verdict_judges(store: Store, run_id: str) -> list[str]:
         return sorted(set(s.scalars(q.distinct())))
 
 
-def attempts_without_verdict(store: Store, run_id: str, judge: str) -> list[Attempt]:
-    """The answered attempts of a run that `judge` has not read yet, in stored order (detached rows)."""
+def attempts_without_verdict(store: Store, run_id: str, judge: str | None) -> list[Attempt]:
+    """The answered attempts of a run that `judge` has not read yet (all of them when `judge` is None), in
+    stored order (detached rows)."""
     with store.session() as s:
-        judged = select(VerdictRow.attempt_id).where(VerdictRow.judge == judge)
-        rows = list(
-            s.scalars(
-                select(Attempt)
-                .where(Attempt.run_id == run_id, Attempt.state == "ok", Attempt.id.not_in(judged))
-                .order_by(Attempt.id)
-            )
-        )
+        query = select(Attempt).where(Attempt.run_id == run_id, Attempt.state == "ok")
+        if judge is not None:
+            query = query.where(Attempt.id.not_in(select(VerdictRow.attempt_id).where(VerdictRow.judge == judge)))
+        rows = list(s.scalars(query.order_by(Attempt.id)))
         for r in rows:
             s.expunge(r)
         return rows
