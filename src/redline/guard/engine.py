@@ -210,16 +210,15 @@ class Guard:
         rails = self.policy.rails
         check = Check(text=reply, goal=goal)
         harm = 0.0
+        floor = rails.output_harm.min_request_harm
         if rails.output_harm.action != "allow" and reply.strip():
             try:
                 harm = self._classify(self.readings.content_harm, [(goal, reply)])[0]
-                floor = rails.output_harm.min_request_harm
                 if harm >= rails.output_harm.threshold and floor > 0 and request_harm is None:
                     request_harm = self._classify(self.readings.request_harm, [goal])[0]
             except ClassifierError as exc:
                 self._failure(check, "output_harm", exc)
             if harm >= rails.output_harm.threshold:
-                floor = rails.output_harm.min_request_harm
                 if request_harm is not None and request_harm < floor:
                     check.decisions.append(Decision("output_harm", "flag", round(harm, 4), f"content harm {harm:.2f}"
                                                     f" answering request harm {request_harm:.2f} (under {floor:g})"))

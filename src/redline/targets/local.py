@@ -226,7 +226,7 @@ class LocalTarget:
     def _generate_chunk(self, prompts: list[list[int]], params: GenerationParams) -> list[Generation]:
         import torch
 
-        budget = max(16, self.max_context - params.max_new_tokens)
+        budget = self._prompt_budget(params)
         truncated = [len(p) > budget for p in prompts]
         prompts = [p[-budget:] for p in prompts]
         prefix = shared_prefix(prompts) if len(prompts) > 1 and not self.static_cache else []
@@ -264,6 +264,10 @@ class LocalTarget:
             )
         return results
 
+    def _prompt_budget(self, params: GenerationParams) -> int:
+        """How many prompt tokens fit beside the reply (longer prompts keep their end)."""
+        return max(16, self.max_context - params.max_new_tokens)
+
     def _decoding(self, params: GenerationParams) -> dict[str, Any]:
         """`generate` keyword arguments for these decoding settings (seeds torch when sampling)."""
         import torch
@@ -289,7 +293,7 @@ class LocalTarget:
         from transformers import TextIteratorStreamer
 
         ids = self.encode(conversation)
-        ids = ids[-max(16, self.max_context - params.max_new_tokens) :]
+        ids = ids[-self._prompt_budget(params) :]
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         kwargs = {**self._decoding(params), "streamer": streamer}
         failure: list[BaseException] = []
