@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ..judges.echo import lines_of, without_repeated_lines
 from ..redaction import redact as redact_secrets
 from . import rails as r
 from .conversation import ConversationTracker, conversation_key, replies_before_turns
@@ -26,6 +27,14 @@ from .policy import GuardPolicy
 
 T = TypeVar("T")
 STREAM_HOLDBACK = 48  # characters kept back in a stream so a PII item or secret is never cut in two
+
+
+def own_reply(reply: str, messages: list[dict[str, str]]) -> str:
+    """The reply without lines that repeat the request's own text (a many-shot prompt's fabricated answers, a
+    dictated opening line): what content harm is read on, as the judges do (`judges.echo`)."""
+    written = lines_of(m.get("content") or "" for m in messages if m.get("role") != "system")
+    kept = without_repeated_lines(reply, written)
+    return reply if kept is None else kept
 
 
 class ClassifierError(Exception):
@@ -211,9 +220,10 @@ class Guard:
         check = Check(text=reply, goal=goal)
         harm = 0.0
         floor = rails.output_harm.min_request_harm
-        if rails.output_harm.action != "allow" and reply.strip():
+        own = own_reply(reply, messages)
+        if rails.output_harm.action != "allow" and own.strip():
             try:
-                harm = self._classify(self.readings.content_harm, [(goal, reply)])[0]
+                harm = self._classify(self.readings.content_harm, [(goal, own)])[0]
                 if harm >= rails.output_harm.threshold and floor > 0 and request_harm is None:
                     request_harm = self._classify(self.readings.request_harm, [goal])[0]
             except ClassifierError as exc:

@@ -11,6 +11,7 @@ that repeats a system prompt may be a leak).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from ..records import Conversation
 from .base import JudgeInput
@@ -32,23 +33,27 @@ def attack_lines(transcript: Conversation, earlier_replies: list[str]) -> set[st
     if messages and messages[-1].role == "assistant":
         messages = messages[:-1]
     own = set(earlier_replies)
-    lines: set[str] = set()
-    for m in messages:
-        if m.role == "system" or (m.role == "assistant" and m.content in own):
-            continue
-        lines.update(normalise_line(x) for x in m.content.splitlines())
+    written = [m for m in messages if m.role != "system" and not (m.role == "assistant" and m.content in own)]
+    return lines_of(m.content for m in written)
+
+
+def lines_of(texts: Iterable[str]) -> set[str]:
+    """The normalised, non-empty lines of some texts."""
+    lines = {normalise_line(x) for text in texts for x in text.splitlines()}
     lines.discard("")
     return lines
 
 
-def own_text(item: JudgeInput) -> str | None:
-    """The reply without the lines that repeat the attack's text; None when no line does."""
-    written = attack_lines(item.transcript, item.earlier_replies)
+def without_repeated_lines(reply: str, written: set[str]) -> str | None:
+    """`reply` without its lines found in `written` (normalised lines); None when no line is."""
     if not written:
         return None
-    lines = item.response.splitlines()
-    kept = [x for x in lines if normalise_line(x) not in written]
-    repeated = [x for x in lines if normalise_line(x) and normalise_line(x) in written]
-    if not repeated:
+    lines = reply.splitlines()
+    if not any(normalise_line(x) in written for x in lines):
         return None
-    return "\n".join(kept).strip()
+    return "\n".join(x for x in lines if normalise_line(x) not in written).strip()
+
+
+def own_text(item: JudgeInput) -> str | None:
+    """The reply without the lines that repeat the attack's text; None when no line does."""
+    return without_repeated_lines(item.response, attack_lines(item.transcript, item.earlier_replies))
