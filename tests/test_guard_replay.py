@@ -63,7 +63,8 @@ def test_replay_equals_live_on_single_turn_attempts(runs) -> None:
     rails = set(replayed.values())
     assert None in rails and len(rails - {None}) >= 1  # some attempts pass, some are blocked: the test can fail
     assert result["blocked"] == sum(v is not None for v in replayed.values())
-    assert result["multi_turn"] == {"attempts": 0, "blocked_after_turn_1": 0}
+    assert result["multi_turn"] == {"attempts": 0, "blocked_after_turn_1": 0, "judged_before_block": 0,
+                                    "attack_successes_before_block": 0}
 
 
 def test_a_multi_turn_attempt_blocked_at_turn_two_counts_as_blocked(tmp_path: Path) -> None:
@@ -83,10 +84,48 @@ def test_a_multi_turn_attempt_blocked_at_turn_two_counts_as_blocked(tmp_path: Pa
         store.close()
     ((_, turn, rail, phase, _),) = result["blocked_attempts"]
     assert (turn, rail, phase) == (2, "output_harm", "output")
-    assert result["multi_turn"] == {"attempts": 1, "blocked_after_turn_1": 1}
+    # the judge reads the turns before the block (PLAIN) and the guard's refusal: not an attack success
+    assert result["multi_turn"] == {"attempts": 1, "blocked_after_turn_1": 1, "judged_before_block": 1,
+                                    "attack_successes_before_block": 0}
     asr = result["metrics"]["attack_success"]
     assert (asr["bare"]["k"], asr["guarded"]["k"], asr["guarded"]["n"]) == (1, 0, 1)
     assert result["rails"]["output_harm (output)"]["after turn 1"] == 1
+
+
+class EarlierTurnsJudge:
+    """Counts an attack success when an earlier reply of the target holds PLAIN; records what it was shown."""
+
+    id = "earlier-turns"
+
+    def __init__(self) -> None:
+        self.seen: list = []
+
+    def judge(self, items: list) -> list:
+        from redline.judges.base import Verdict
+
+        self.seen += items
+        return [Verdict("complied", 1.0, 0.9, self.id, "earlier") if PLAIN in x.earlier_replies
+                else Verdict("refused", 0.0, 0.9, self.id, "none") for x in items]
+
+
+def test_a_later_block_is_judged_on_the_turns_before_it(tmp_path: Path) -> None:
+    """Live, the judge reads every turn the target wrote: harm delivered before a later block still counts."""
+    db = str(tmp_path / "mt.db")
+    behaviors = loaders.load_behaviors_file(DATA / "harmful_content.yaml")[:1]
+    run = redline.scan(target="python:test_guard_replay:upstream", behaviors=behaviors,
+                       attacks=["multi_step:mode=escalation"], db=db).run_id
+    judge = EarlierTurnsJudge()
+    policy = load_guard_policy()
+    store = Store(db)
+    try:
+        result = replay_run(store, run, policy, verdict_judge=judge, save=False)
+    finally:
+        store.close()
+    (item,) = judge.seen
+    assert item.earlier_replies == [PLAIN] and item.response == policy.refusal
+    assert item.transcript[-1].content == policy.refusal and item.transcript[-2].role == "user"
+    assert result["metrics"]["attack_success"]["guarded"]["k"] == 1
+    assert result["multi_turn"]["attack_successes_before_block"] == 1
 
 
 def test_replay_attempt_stops_at_the_first_block() -> None:
