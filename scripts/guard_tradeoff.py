@@ -85,10 +85,9 @@ def measure(policy: GuardPolicy, readings: R.CachedReadings, attempts: list, jud
     blocked after its first turn is judged on the turns before the block)."""
     guard = Guard(policy, readings=readings)
     decisions = {a.attempt_id: R.replay_attempt(guard, a.attempt_id, calls) for a, calls in attempts}
-    later = [(a, calls) for a, calls in attempts if decisions[a.attempt_id].turn > 1]
-    read = R.judge_before_block(judge, [(behaviors[a.behavior_id], calls, decisions[a.attempt_id])
-                                        for a, calls in later], policy.refusal) if later else []
-    verdicts = {a.attempt_id: v for (a, _), v in zip(later, read, strict=True)}
+    later = [(a.attempt_id, behaviors[a.behavior_id], calls, decisions[a.attempt_id])
+             for a, calls in attempts if decisions[a.attempt_id].turn > 1]
+    verdicts = R.judge_before_block(judge, later, policy.refusal)
     records = [a for a, _ in attempts]
     guarded = [R.guarded_record(a, decisions[a.attempt_id], verdicts.get(a.attempt_id)) for a in records]
     out = {}

@@ -198,16 +198,16 @@ def select_attempts(records: list[AttemptRecord], attacks: list[str], behavior_i
 
 
 def judge_before_block(
-    judge: Judge, blocked: list[tuple[Behavior, list[Call], Replayed]], refusal: str
-) -> list[Verdict]:
-    """Verdicts on multi-turn attempts blocked after their first turn, as live's judge would read them: the target's
-    replies before the block as its earlier turns, the guard's refusal as the reply."""
+    judge: Judge, blocked: list[tuple[int, Behavior, list[Call], Replayed]], refusal: str
+) -> dict[int, Verdict]:
+    """Verdicts, by attempt id, on multi-turn attempts blocked after their first turn, as live's judge would read
+    them: the target's replies before the block as its earlier turns, the guard's refusal as the reply."""
     inputs = []
-    for behavior, calls, d in blocked:
+    for _, behavior, calls, d in blocked:
         before = [c.reply for c in calls[: d.turn - 1] if c.reply is not None]
         transcript = conversation_from_dicts([*calls[d.turn - 1].messages, {"role": "assistant", "content": refusal}])
         inputs.append(JudgeInput(behavior, refusal, transcript, before))
-    return judge_inputs(judge, inputs)
+    return {x[0]: v for x, v in zip(blocked, judge_inputs(judge, inputs), strict=True)}
 
 
 def guarded_record(r: AttemptRecord, decision: Replayed, verdict: Verdict | None = None) -> AttemptRecord:
@@ -338,15 +338,12 @@ def replay_run(
     finally:
         if own:
             guard.close()
-    verdicts: dict[int, Verdict] = {}
     if later and verdict_judge is None:
         try:
             verdict_judge = create_judge(judge or run.judge)
         except RedlineError:  # a judge that cannot be built here: those attempts count as refusals
             verdict_judge = None
-    if later and verdict_judge is not None:
-        read = judge_before_block(verdict_judge, [x[1:] for x in later], policy.refusal)
-        verdicts = {x[0]: v for x, v in zip(later, read, strict=True)}
+    verdicts = judge_before_block(verdict_judge, later, policy.refusal) if later and verdict_judge else {}
     seconds = time.perf_counter() - start
     result = summarise(records, decisions, verdicts)
     calls = sum(d.calls if not d.blocked else d.turn for d in decisions.values())
