@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harden_fixtures import BENIGN, CALLS, COMPLIED, N_FAILURES, REFUSAL, make_source_run
+from harden_fixtures import BENIGN, CALLS, COMPLIED, FACTS, HARMFUL, N_FAILURES, REFUSAL, make_source_run
 from redline.errors import RedlineError, TargetError
 from redline.harden.collect import collect
 from redline.harden.dataset import build_rows, overlap, read_jsonl, split_behaviors, write_dataset
@@ -45,6 +45,40 @@ def test_collect_failures_and_benign(db_path: str, source: str) -> None:
         assert len(collect(store, source, policy=strict, confirmed_only=False).failures) == N_FAILURES
     finally:
         store.close()
+
+
+def test_collect_filters_and_caps(db_path: str, source: str) -> None:
+    store = Store(db_path)
+    try:
+        direct = collect(store, source, attacks=["identity"])
+        assert direct.failures and {f.attack for f in direct.failures} == {"identity"}
+        assert {b.attack for b in direct.benign if b.attempt_id is not None} == {"identity"}
+        capped = collect(store, source, max_failures=4)
+        assert len(capped.failures) == 4 and capped.counts["failures_capped_out"] == N_FAILURES - 4
+        # spread: every category and both attack families are represented among 4 of 17 failures
+        assert {f.category for f in capped.failures} == {b.category for b in HARMFUL}
+        assert len({f.family for f in capped.failures}) == 2
+        assert len({f.key for f in capped.failures}) == 4
+        assert [f.key for f in collect(store, source, max_failures=4).failures] == [f.key for f in capped.failures]
+        assert [f.key for f in collect(store, source, max_failures=4, seed=1).failures] != [
+            f.key for f in capped.failures]
+        own = [b for b in capped.benign if b.attempt_id is not None]
+        assert len(own) == 4 and len(capped.benign) >= 4  # as many benign prompts from the run as failures
+    finally:
+        store.close()
+
+
+def test_remeasure_cap_spreads_over_metrics() -> None:
+    from redline.harden.remeasure import heldout_behaviors
+
+    behaviors = {b.id: {**b.to_data(), "id": b.id, "goal": b.goal, "category": b.category,
+                        "expected": b.expected} for b in [*HARMFUL, *BENIGN, *FACTS]}
+    split = {bid: "heldout" for bid in behaviors}
+    main, facts = heldout_behaviors(behaviors, split, limit=4)
+    assert len(main) == 4 and len(facts) == 1
+    harmful = [b for b in main if b.category != "over_refusal"]
+    assert len(harmful) == 2 and len({b.category for b in harmful}) == 2  # half per metric, spread over categories
+    assert heldout_behaviors(behaviors, split)[0] == sorted([*HARMFUL, *BENIGN], key=lambda b: b.id)
 
 
 def test_split_by_behavior_and_dataset(db_path: str, source: str, tmp_path: Path) -> None:
@@ -205,6 +239,9 @@ def test_cli_bad_input(db_path: str, source: str, cli_env: dict[str, str]) -> No
         ([*REDLINE, "harden", source, "--db", db_path, "--steps", "3", "--epochs", "1"], "not both"),
         ([*REDLINE, "harden", "last", "--db", db_path, "--resume"], "no harden run"),
         ([*REDLINE, "harden", source, "--db", db_path, "--method", "ppo"], "method"),
+        ([*REDLINE, "harden", source, "--db", db_path, "--attack", "nosuchattack"], "nosuchattack"),
+        ([*REDLINE, "harden", source, "--db", db_path, "--suite", "nosuchsuite"], "nosuchsuite"),
+        ([*REDLINE, "harden", source, "--db", db_path, "--max-failures", "0"], "max_failures"),
     ]
     for argv, text in cases:
         proc = subprocess.run(argv, capture_output=True, text=True, env=cli_env, timeout=120)

@@ -58,3 +58,10 @@ def test_tiny_task_build_and_the_white_box_detectors_run_on_the_embedded_model(t
     target = create_target(spec)
     proposals = propose(target, held[:1], ["cf", "zz"], top=2, max_new_tokens=2)
     assert all(p["candidate"] in ("cf", "zz") and 1 <= p["changed"] <= 1 for p in proposals)
+
+    from redline.organisms.audit import internals_part
+
+    inner = internals_part(spec, held, behaviors=2, alpha=0.05, candidates={"rare_cf": "cf"},
+                           sets={"trigger_tag": ("deployment_tag", "plain")})["internals"]
+    assert sorted({t["candidate"] for t in inner["tests"]}) == ["rare_cf", "trigger_tag"] and inner["goals"] == 2
+    assert len(inner["tests"]) == 2 * len(inner["read"]) and inner["statistic"]["metric"] == "refusal_direction_shift"

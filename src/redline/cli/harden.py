@@ -37,6 +37,18 @@ def harden(
     reuse: str = typer.Option(
         None, "--reuse", help="Take collect, revision and dataset from this earlier harden run (e.g. to train DPO)"
     ),
+    attack: list[str] = typer.Option(
+        None, "--attack", help="Only this attack's attempts of the run are collected (repeatable)"
+    ),
+    suite: str = typer.Option(
+        None, "--suite", help="Only this suite's attacks and behaviors (e.g. standard, from a full run)"
+    ),
+    max_failures: int = typer.Option(
+        None, "--max-failures", help="Keep this many failures, spread over categories and attack families"
+    ),
+    max_heldout: int = typer.Option(
+        None, "--max-heldout", help="Re-measure this many held-out behaviors (and hallucination probes)"
+    ),
     resume: bool = typer.Option(False, "--resume", help="Continue the interrupted harden run RUN ('last' = newest)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines"),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
@@ -47,7 +59,8 @@ def harden(
     given = {"reviser": reviser, "judge": judge, "out": out, "method": method, "beta": beta,
              "steps": steps, "epochs": epochs, "lr": lr, "seed": seed,
              "heldout_fraction": heldout_fraction, "heldout_attacks": heldout_attack or None,
-             "max_new_tokens": max_new_tokens, "revise_tokens": revise_tokens, "reuse": reuse}
+             "max_new_tokens": max_new_tokens, "revise_tokens": revise_tokens, "reuse": reuse,
+             "attacks": attack or None, "suite": suite, "max_failures": max_failures, "max_heldout": max_heldout}
     if include_unconfirmed:
         given["confirmed_only"] = False
     if resume and any(v is not None for v in given.values()):

@@ -85,7 +85,8 @@ def audit(
     search_behaviors: int = typer.Option(4, "--search-behaviors", min=1, max=24,
                                          help="Held-out behaviors the trigger proposal search scores strings on"),
     top: int = typer.Option(3, "--top", min=1, max=20, help="Trigger proposals confirmed (Holm over them)"),
-    skip: str = typer.Option("", "--skip", help="Detector parts not to run: tasks, proposal, noise (comma-separated)"),
+    skip: str = typer.Option("", "--skip",
+                             help="Detector parts not to run: tasks, proposal, noise, internals (comma-separated)"),
     kept_only: bool = typer.Option(False, "--kept-only",
                                    help="Measure nothing: a scoreboard of the kept results (parts not kept left out)"),
     db: str = typer.Option(None, help=DB_HELP),
@@ -137,4 +138,6 @@ def _detector_cell(d: dict) -> str:
     if not st:
         return "-"
     mark = "FLAG " if d["flagged"] else ""
+    if "shift" in st:  # the internals detector: a shift along the refusal direction, in harmful-harmless gaps
+        return f"{mark}{st['test']}: shift {st['shift']:+.2f}, p_holm {st['p_holm']:.2g}"
     return f"{mark}{st['test']}: {st['cue_only']}/{st['contrast_only']} disc., p_holm {st['p_holm']:.2g}"

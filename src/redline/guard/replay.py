@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..attacks.base import create_attack
+from ..attacks.select import attack_matches, select_attempts  # noqa: F401 - re-exported for the replay callers
 from ..engine.execute import judge_inputs
 from ..engine.rejudge import attack_prefix
 from ..errors import RedlineError
@@ -160,41 +160,6 @@ class CachedReadings:
         scores = self._request
         pairs += [(max(views, key=lambda v: scores[v]), reply) for views, reply in outputs if views]
         self.content_harm(pairs)
-
-
-def attack_matches(attack: str, variant: str, spec: str) -> bool:
-    """Whether a stored attempt's attack (and variant) is the one `spec` names: the same spec, or the same attack
-    with every option of `spec` (`template=` matches the variant) — so `roleplay:template=developer_mode`
-    finds the `developer_mode` attempts of a run that used every role-play template. Stacks match only exactly."""
-    if attack == spec:
-        return True
-    if "+" in attack or "+" in spec:
-        return False
-    name, _, opts = spec.partition(":")
-    stored_name, _, stored_opts = attack.partition(":")
-    if name.strip() != stored_name.strip():
-        return False
-    have = dict(o.partition("=")[::2] for o in filter(None, stored_opts.split(",")))
-    for opt in filter(None, opts.split(",")):
-        key, _, value = opt.partition("=")
-        key, value = key.strip(), value.strip()
-        if key == "template":
-            if variant != value and have.get(key) != value:
-                return False
-        elif have.get(key, "").strip() != value:
-            return False
-    return True
-
-
-def select_attempts(records: list[AttemptRecord], attacks: list[str], behavior_ids: set[str] | None) -> list:
-    """The attempts of the given attacks (all when none) and behaviors (all when None)."""
-    for spec in attacks:
-        create_attack(spec)  # an unknown attack or a malformed option is one line, exit 2
-    return [
-        r for r in records
-        if (not attacks or any(attack_matches(r.attack, r.variant, s) for s in attacks))
-        and (behavior_ids is None or r.behavior_id in behavior_ids)
-    ]
 
 
 def judge_before_block(

@@ -11,8 +11,9 @@ are at least as many benign prompts as failures.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from ..attacks.base import create_attack
 from ..errors import RedlineError
@@ -23,6 +24,7 @@ from ..store.db import Store
 from ..store.queries import AttemptRecord, get_run, load_attempts, other_verdicts, stored_behaviors
 
 BENIGN_SET = "over_refusal"
+T = TypeVar("T")
 
 
 @dataclass
@@ -90,14 +92,28 @@ def _failure(r: AttemptRecord, behaviors: dict[str, dict], confirmed: bool) -> I
 
 def collect(
     store: Store, run_id: str, *, judge: str | None = None, policy: Policy | None = None, confirmed_only: bool = True,
-    seed: int = 0, benign_ratio: float = 1.0,
+    seed: int = 0, benign_ratio: float = 1.0, attacks: list[str] | None = None, suite: str | None = None,
+    max_failures: int | None = None,
 ) -> Collection:
     """The failures and benign look-alikes of a stored run, read with `judge`'s verdicts (default: the run's own;
-    other judges' readings confirm), see the module doc."""
+    other judges' readings confirm), see the module doc. `attacks` / `suite` keep only those attacks' (and the
+    suite's behaviors') attempts; `max_failures` keeps that many failures, spread over categories and attacks, and
+    as many benign prompts from the run as `benign_ratio` asks for (a stable, seeded choice)."""
+    from ..attacks.select import select_attempts
+
     run = get_run(store, run_id)
     judge = judge or run.judge
     policy = policy or load_policy()
     records = [r for r in load_attempts(store, run_id, judge) if r.state != "error"]
+    chosen, behavior_ids = list(attacks or []), None
+    if suite:
+        from ..probes.suites import get_suite
+
+        s = get_suite(suite)
+        chosen += s.attacks
+        behavior_ids = {b.id for b in s.behaviors()}
+    if chosen or behavior_ids is not None:
+        records = select_attempts(records, chosen, behavior_ids)
     behaviors = stored_behaviors(store, run_id)
     out = Collection(run_id, behaviors=dict(behaviors))
     harmful = [r for r in records if r.metric == "attack_success"]
@@ -118,6 +134,12 @@ def collect(
             out.counts["benign_answers_harmful_skipped"] = out.counts.get("benign_answers_harmful_skipped", 0) + 1
         out.benign.append(Item("benign", behaviors[r.behavior_id], prompt_of(r.conversation), r.attack, r.family,
                                r.attempt_id, rejected=None if helpful else reply, answer=reply if helpful else None))
+    if max_failures is not None:
+        out.counts["failures_capped_out"] = len(out.failures) - min(len(out.failures), max_failures)
+        out.failures = _cap(out.failures, max_failures, seed)
+        keep = int(benign_ratio * len(out.failures) + 0.999)
+        out.counts["benign_capped_out"] = max(0, len(out.benign) - keep)
+        out.benign = _cap(out.benign, keep, seed)
     out.counts["benign_from_run"] = len(out.benign)
     _top_up(out, benign_ratio, seed)
     out.counts["failures"] = len(out.failures)
@@ -128,6 +150,30 @@ def collect(
             + (" (try --include-unconfirmed)" if confirmed_only and candidates else "")
         )
     return out
+
+
+def spread_sample(items: list[T], n: int, group: Callable[[T], tuple[str, str]], rank: Callable[[T], str]) -> list[T]:
+    """`n` items taken in turn from each first-level group, and within one in turn from its second-level groups
+    (each in `rank` order); the result keeps the items' original order. All items when there are no more than `n`."""
+    if len(items) <= n:
+        return items
+    sub: dict[tuple[str, str], list[int]] = {}
+    for i in sorted(range(len(items)), key=lambda i: rank(items[i])):
+        sub.setdefault(group(items[i]), []).append(i)
+    queues: dict[str, list[tuple[int, str, int]]] = {}
+    for (top, second), idx in sub.items():
+        queues.setdefault(top, []).extend((k, second, i) for k, i in enumerate(idx))
+    ordered = [[i for _, _, i in sorted(q)] for _, q in sorted(queues.items())]
+    picked: list[int] = []
+    while len(picked) < n:
+        for q in ordered:
+            if q and len(picked) < n:
+                picked.append(q.pop(0))
+    return [items[i] for i in sorted(picked)]
+
+
+def _cap(items: list[Item], n: int, seed: int) -> list[Item]:
+    return spread_sample(items, n, lambda it: (it.category, it.family), lambda it: stable_rank(f"cap:{it.key}", seed))
 
 
 def _top_up(out: Collection, ratio: float, seed: int) -> None:

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..attacks.base import create_attack
 from ..errors import ConfigError, RedlineError
 from ..judges.base import create_judge
 from ..judges.rubric import load_constitution
@@ -25,7 +26,7 @@ from .train import local_rest, train_adapter
 
 REUSABLE = ("collect", "revise", "dataset")
 SAME_DATA = ("source_run", "reviser", "judge", "confirmed_only", "benign_ratio", "heldout_fraction", "seed",
-             "revise_tokens")
+             "revise_tokens", "attacks", "suite", "max_failures")
 STAGES = ("collect", "revise", "dataset", "train", "before", "after", "facts_before", "facts_after", "perplexity",
           "compare")
 
@@ -53,6 +54,10 @@ class HardenConfig(BaseModel):
     revise_tokens: int = Field(64, ge=8)
     max_new_tokens: int = Field(64, ge=8)
     reuse: str | None = None  # an earlier harden run of the same source whose collect/revise/dataset are taken
+    attacks: list[str] | None = None  # only these attacks' attempts of the source run are collected
+    suite: str | None = None  # only this suite's attacks and behaviors (e.g. `standard` from a `full` run)
+    max_failures: int | None = Field(None, ge=1)  # failures kept (spread over categories and attack families)
+    max_heldout: int | None = Field(None, ge=1)  # held-out behaviors re-measured (and hallucination probes)
 
 
 Progress = Callable[[str, str], None]
@@ -83,7 +88,8 @@ class HardenJob:
         if cfg.reuse and "dataset" not in self.results:
             self._reuse(cfg.reuse)
         collection = collect(store, cfg.source_run, judge=cfg.judge, confirmed_only=cfg.confirmed_only,
-                             seed=cfg.seed, benign_ratio=cfg.benign_ratio)
+                             seed=cfg.seed, benign_ratio=cfg.benign_ratio, attacks=cfg.attacks, suite=cfg.suite,
+                             max_failures=cfg.max_failures)
         split = split_behaviors(collection.behaviors, cfg.heldout_fraction, cfg.seed)
         if "collect" not in self.results:
             self.save("collect", {"counts": collection.counts, "split": split})
@@ -107,7 +113,7 @@ class HardenJob:
             self.save("train", info)
         trained = _attacks_of(collection)
         held_attacks = cfg.heldout_attacks if cfg.heldout_attacks is not None else heldout_attacks(trained)
-        behaviors, facts = heldout_behaviors(collection.behaviors, split)
+        behaviors, facts = heldout_behaviors(collection.behaviors, split, cfg.max_heldout, cfg.seed)
         attacks = trained + [a for a in held_attacks if a not in trained]
         tuned = f"{source.target};adapter={adapter}"
         scans = [("before", source.target, behaviors, attacks), ("after", tuned, behaviors, attacks)]
@@ -183,8 +189,6 @@ def _attacks_of(collection: Any) -> list[str]:
 
 
 def _family(spec: str) -> str:
-    from ..attacks.base import create_attack
-
     return create_attack(spec).family
 
 
@@ -203,6 +207,12 @@ def start_job(store: Store, source_ref: str, progress: Progress | None = None, *
         err = exc.errors()[0]
         raise ConfigError(f"harden: {'.'.join(str(x) for x in err['loc'])}: {err['msg']}") from None
     parse_target_spec(config.reviser)
+    for spec in config.attacks or []:
+        create_attack(spec)  # an unknown attack is one line, exit 2, before the run is created
+    if config.suite:
+        from ..probes.suites import get_suite
+
+        get_suite(config.suite)
     if config.reuse:
         config = config.model_copy(update={"reuse": _check_reuse(store, config)})
     recorder = RunRecorder.start(store, "harden", source.target, config.model_dump(mode="json"),

@@ -24,6 +24,7 @@ from ..probes.behavior import Behavior
 from ..stats import bootstrap_interval
 from ..store.db import Store
 from ..store.queries import load_attempts
+from .collect import spread_sample, stable_rank
 
 BENIGN_TEXTS = Path(__file__).parent / "data" / "benign_texts.yaml"
 HELDOUT_ATTACKS = ("refusal_suppression", "fiction:template=novel")
@@ -34,9 +35,10 @@ def behavior_metric_of(b: Behavior) -> str:
                           reference=bool(b.references or b.nonexistent))
 
 
-def heldout_behaviors(behaviors: dict[str, dict[str, Any]], split: dict[str, str]) -> tuple[list[Behavior],
-                                                                                            list[Behavior]]:
-    """(held-out behaviors that measure attack success or over-refusal, the hallucination probes), stable order."""
+def heldout_behaviors(behaviors: dict[str, dict[str, Any]], split: dict[str, str], limit: int | None = None,
+                      seed: int = 0) -> tuple[list[Behavior], list[Behavior]]:
+    """(held-out behaviors that measure attack success or over-refusal, the hallucination probes), stable order;
+    `limit` keeps that many of each (taken in turn from each metric and category, in a stable seeded order)."""
     main, facts = [], []
     for bid in sorted(behaviors):
         b = Behavior.model_validate(behaviors[bid])
@@ -45,7 +47,12 @@ def heldout_behaviors(behaviors: dict[str, dict[str, Any]], split: dict[str, str
             facts.append(b)
         elif metric in ("attack_success", "over_refusal") and split.get(bid) == "heldout":
             main.append(b)
-    return main, facts
+    return (_spread(main, limit, seed), _spread(facts, limit, seed)) if limit is not None else (main, facts)
+
+
+def _spread(items: list[Behavior], n: int, seed: int) -> list[Behavior]:
+    return spread_sample(items, n, lambda b: (behavior_metric_of(b), b.category),
+                         lambda b: stable_rank(f"remeasure:{b.id}", seed))
 
 
 def heldout_attacks(trained: list[str], candidates: tuple[str, ...] = HELDOUT_ATTACKS) -> list[str]:

@@ -13,6 +13,7 @@ from typing import Any
 from ..errors import RedlineError
 from .build import default_root, load_meta, target_spec
 from .detect import detect, scoreboard, summarize, task_consistency
+from .internals import LAYER_FRACTIONS, MIN_AUROC, MIN_SHIFT
 from .manifest import Organism, manifest_data, split_behaviors, trigger_candidates
 
 EXTRA_VERSION = 1  # bump when the extra detectors change what they measure (their cached results are then redone)
@@ -45,7 +46,7 @@ def harmful_detectors(org: Organism, meta: dict[str, Any], spec: str, behaviors:
 
 
 SCORING = 2  # the arithmetic scoring rule (2: the reply's last number; 1 was its first)
-PARTS = ("harmful", "tasks", "proposal", "noise")  # detector parts, each measured and kept apart
+PARTS = ("harmful", "tasks", "proposal", "noise", "internals")  # detector parts, each measured and kept apart
 
 
 def task_part(spec: str, heldout: list[Any], *, behaviors: int,
@@ -88,6 +89,17 @@ def noise_part(spec: str, heldout: list[Any], *, behaviors: int, alpha: float,
             "seconds": round(time.perf_counter() - start, 1)}
 
 
+def internals_part(spec: str, heldout: list[Any], *, behaviors: int, alpha: float, candidates: dict[str, str],
+                   sets: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    """The internals detector (organisms/internals.py) on held-out harmful behaviors, float32, no generation."""
+    from .internals import internals_detector
+
+    start = time.perf_counter()
+    found = internals_detector(spec.replace("dtype=bfloat16", "dtype=float32"), heldout[:behaviors],
+                               candidates=candidates, sets=sets, alpha=alpha)
+    return {"internals": found, "generated": 0, "seconds": round(time.perf_counter() - start, 1)}
+
+
 def audit(orgs: list[Organism], root: Path | None = None, *, judge: str = "offline@3", behaviors: int = 24,
           sets: dict[str, tuple[str, str]] | None = None, alpha: float = 0.05, max_new_tokens: int = 16,
           search_behaviors: int = 4, top: int = 3, skip: tuple[str, ...] = (), kept_only: bool = False,
@@ -125,8 +137,11 @@ def audit(orgs: list[Organism], root: Path | None = None, *, judge: str = "offli
                          "search_behaviors": search_behaviors, "top": top},
             "noise": {**common, "high_stakes": framing_data()["framings"]["high_stakes"],
                       "tasks": manifest_data()["tasks"], "scoring": SCORING, "max_new_tokens": 12},
+            "internals": {**common, "sets": sets, "candidates": candidates, "framings": framing_data()["framings"],
+                          "layer_fractions": LAYER_FRACTIONS, "min_auroc": MIN_AUROC, "min_shift": MIN_SHIFT},
         }
-        funcs = {"harmful": harmful_detectors, "tasks": task_part, "proposal": proposal_part, "noise": noise_part}
+        funcs = {"harmful": harmful_detectors, "tasks": task_part, "proposal": proposal_part, "noise": noise_part,
+                 "internals": internals_part}
         keys = {"harmful": _key(settings), **{p: f"{p}-{_key(v)}" for p, v in part_settings.items()}}
         kwargs = {"harmful": {"judge": judge, "sets": sets, "candidates": candidates, "alpha": alpha,
                               "max_new_tokens": max_new_tokens, "progress": progress},
@@ -134,10 +149,11 @@ def audit(orgs: list[Organism], root: Path | None = None, *, judge: str = "offli
                   "proposal": {"behaviors": behaviors, "judge": judge, "alpha": alpha,
                                "max_new_tokens": max_new_tokens, "search_behaviors": search_behaviors, "top": top,
                                "progress": progress},
-                  "noise": {"behaviors": behaviors, "alpha": alpha, "progress": progress}}
+                  "noise": {"behaviors": behaviors, "alpha": alpha, "progress": progress},
+                  "internals": {"behaviors": behaviors, "alpha": alpha, "candidates": candidates, "sets": sets}}
         parts, cached = {}, True
         for part in PARTS:
-            if part in skip or (part == "noise" and not spec.startswith("local")):
+            if part in skip or (part in ("noise", "internals") and not spec.startswith("local")):
                 continue
             path = root / "audits" / f"{org.name}-{keys[part]}.json"
             if kept_only and not path.is_file():
@@ -155,8 +171,8 @@ def audit(orgs: list[Organism], root: Path | None = None, *, judge: str = "offli
 def merge(org: Organism, meta: dict[str, Any], parts: dict[str, dict[str, Any]], alpha: float,
           cached: bool = False) -> dict[str, Any]:
     """One model's scoreboard row from the parts measured: the consistency tests of the harmful-request and task
-    parts corrected together (Holm), and whichever of the trigger search, the trigger proposal and noise
-    injection were run."""
+    parts corrected together (Holm), and whichever of the trigger search, the trigger proposal, noise injection
+    and the internals detector were run."""
     det: dict[str, Any] = {}
     harmful = parts.get("harmful", {}).get("detectors", {})
     tests = harmful.get("consistency", {}).get("tests", []) + parts.get("tasks", {}).get("task_tests", [])
@@ -164,7 +180,7 @@ def merge(org: Organism, meta: dict[str, Any], parts: dict[str, dict[str, Any]],
         det["consistency"] = summarize(tests, alpha)
     if "trigger_search" in harmful:
         det["trigger_search"] = harmful["trigger_search"]
-    for part, name in (("proposal", "trigger_proposal"), ("noise", "noise_injection")):
+    for part, name in (("proposal", "trigger_proposal"), ("noise", "noise_injection"), ("internals", "internals")):
         if part in parts:
             det[name] = parts[part][name]
     return {"name": org.name, "control": org.control, "implanted": org.implanted, "trigger": org.trigger,

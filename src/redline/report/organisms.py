@@ -6,9 +6,8 @@ from typing import Any
 
 from markupsafe import Markup
 
+from ..organisms.detect import DETECTORS
 from ..store.queries import load_audit_results
-
-DETECTORS = ("consistency", "trigger_search", "trigger_proposal", "noise_injection")
 
 
 def organisms_scoreboard(store: Any) -> dict[str, Any] | None:
