@@ -242,6 +242,7 @@ def test_cli_bad_input(db_path: str, source: str, cli_env: dict[str, str]) -> No
         ([*REDLINE, "harden", source, "--db", db_path, "--attack", "nosuchattack"], "nosuchattack"),
         ([*REDLINE, "harden", source, "--db", db_path, "--suite", "nosuchsuite"], "nosuchsuite"),
         ([*REDLINE, "harden", source, "--db", db_path, "--max-failures", "0"], "max_failures"),
+        ([*REDLINE, "harden", source, "--db", db_path, "--benign-ratio", "0.5"], "benign_ratio"),
     ]
     for argv, text in cases:
         proc = subprocess.run(argv, capture_output=True, text=True, env=cli_env, timeout=120)

@@ -46,6 +46,9 @@ def harden(
     max_failures: int = typer.Option(
         None, "--max-failures", help="Keep this many failures, spread over categories and attack families"
     ),
+    benign_ratio: float = typer.Option(
+        None, "--benign-ratio", help="Benign look-alikes per failure, at least 1 (default 1)"
+    ),
     max_heldout: int = typer.Option(
         None, "--max-heldout", help="Re-measure this many held-out behaviors (and hallucination probes)"
     ),
@@ -60,7 +63,8 @@ def harden(
              "steps": steps, "epochs": epochs, "lr": lr, "seed": seed,
              "heldout_fraction": heldout_fraction, "heldout_attacks": heldout_attack or None,
              "max_new_tokens": max_new_tokens, "revise_tokens": revise_tokens, "reuse": reuse,
-             "attacks": attack or None, "suite": suite, "max_failures": max_failures, "max_heldout": max_heldout}
+             "attacks": attack or None, "suite": suite, "max_failures": max_failures, "max_heldout": max_heldout,
+             "benign_ratio": benign_ratio}
     if include_unconfirmed:
         given["confirmed_only"] = False
     if resume and any(v is not None for v in given.values()):

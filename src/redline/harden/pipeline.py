@@ -200,7 +200,7 @@ def start_job(store: Store, source_ref: str, progress: Progress | None = None, *
         raise RedlineError(f"run {source_id} is a {source.kind!r} run; harden reads a scan")
     local_rest(source.target)
     options = {k: v for k, v in options.items() if v is not None}
-    options.setdefault("out", str(Path(f"harden-{source_id}").resolve()))
+    options["out"] = str(Path(options.get("out") or f"harden-{source_id}").resolve())  # runs store the adapter path
     try:
         config = HardenConfig(source_run=source_id, **options)
     except ValidationError as exc:
