@@ -31,7 +31,7 @@ from redline.guard.policy import GuardPolicy, load_guard_policy
 from redline.judges.base import Judge, create_judge
 from redline.metrics import clustered_rate
 from redline.probes.behavior import Behavior
-from redline.probes.suites import Suite, get_suite
+from redline.probes.suites import Suite
 from redline.store.db import Store
 from redline.store.queries import get_run, load_attempts, stored_behaviors
 
@@ -48,9 +48,7 @@ def parts(store: Store, run: str) -> dict[str, list[tuple[Any, list[R.Call]]]]:
     """The run's attempts in the three parts, each with the calls the target received."""
     records = load_attempts(store, run, None)
     behaviors = {k: Behavior.model_validate(v) for k, v in stored_behaviors(store, run).items()}
-    standard = get_suite("standard")
-    in_standard = {a.attempt_id for a in R.select_attempts(records, list(standard.attacks),
-                                                            {b.id for b in standard.behaviors()})}
+    in_standard = {a.attempt_id for a in R.select_attempts(records, *R.suite_selection("standard"))}
     held = {b.id for b in SAMPLE.behaviors()}
     prefixes: dict[tuple[str, str, str], int | None] = {}
     out: dict[str, list] = {"tune": [], "held-behaviors": [], "held-templates": []}

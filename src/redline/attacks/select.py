@@ -45,3 +45,15 @@ def select_attempts(
         if (not attacks or any(attack_matches(r.attack, r.variant, s) for s in attacks))
         and (behavior_ids is None or r.behavior_id in behavior_ids)
     ]
+
+
+def suite_selection(suite: str | None, attacks: list[str] | None = None) -> tuple[list[str], set[str] | None]:
+    """(attack specs, behavior ids or None for all): the given attacks plus, with a suite, its attacks and its
+    behaviors; an unknown suite is one line, exit 2."""
+    chosen = list(attacks or [])
+    if not suite:
+        return chosen, None
+    from ..probes.suites import get_suite
+
+    s = get_suite(suite)
+    return chosen + list(s.attacks), {b.id for b in s.behaviors()}

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..attacks.select import attack_matches, select_attempts  # noqa: F401 - re-exported for the replay callers
+from ..attacks.select import attack_matches, select_attempts, suite_selection  # noqa: F401 - re-exported
 from ..engine.execute import judge_inputs
 from ..engine.rejudge import attack_prefix
 from ..errors import RedlineError
@@ -257,14 +257,7 @@ def replay_run(
     run = get_run(store, run_id)
     if run.kind != "scan":
         raise RedlineError(f"run {run_id} is of kind {run.kind}, not a scan: guard replay reads a scan's transcripts")
-    attacks = list(attacks)
-    behavior_ids = None
-    if suite:
-        from ..probes.suites import get_suite
-
-        s = get_suite(suite)
-        attacks += s.attacks
-        behavior_ids = {b.id for b in s.behaviors()}
+    attacks, behavior_ids = suite_selection(suite, list(attacks))
     records = select_attempts(load_attempts(store, run_id, judge), attacks, behavior_ids)
     if not records:
         raise RedlineError(f"run {run_id} has no attempts" + (" of the chosen attacks/suite" if attacks else ""))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ..attacks.base import create_attack
+from ..attacks.select import select_attempts, suite_selection
 from ..errors import RedlineError
 from ..policy.evidence import Reading, elicitations, record_failure
 from ..policy.model import Policy, load_policy
@@ -99,19 +100,11 @@ def collect(
     other judges' readings confirm), see the module doc. `attacks` / `suite` keep only those attacks' (and the
     suite's behaviors') attempts; `max_failures` keeps that many failures, spread over categories and attacks, and
     as many benign prompts from the run as `benign_ratio` asks for (a stable, seeded choice)."""
-    from ..attacks.select import select_attempts
-
     run = get_run(store, run_id)
     judge = judge or run.judge
     policy = policy or load_policy()
     records = [r for r in load_attempts(store, run_id, judge) if r.state != "error"]
-    chosen, behavior_ids = list(attacks or []), None
-    if suite:
-        from ..probes.suites import get_suite
-
-        s = get_suite(suite)
-        chosen += s.attacks
-        behavior_ids = {b.id for b in s.behaviors()}
+    chosen, behavior_ids = suite_selection(suite, attacks)
     if chosen or behavior_ids is not None:
         records = select_attempts(records, chosen, behavior_ids)
     behaviors = stored_behaviors(store, run_id)

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..attacks.base import create_attack
+from ..attacks.select import suite_selection
 from ..errors import ConfigError, RedlineError
 from ..judges.base import create_judge
 from ..judges.rubric import load_constitution
@@ -207,12 +208,8 @@ def start_job(store: Store, source_ref: str, progress: Progress | None = None, *
         err = exc.errors()[0]
         raise ConfigError(f"harden: {'.'.join(str(x) for x in err['loc'])}: {err['msg']}") from None
     parse_target_spec(config.reviser)
-    for spec in config.attacks or []:
-        create_attack(spec)  # an unknown attack is one line, exit 2, before the run is created
-    if config.suite:
-        from ..probes.suites import get_suite
-
-        get_suite(config.suite)
+    for spec in suite_selection(config.suite, config.attacks)[0]:
+        create_attack(spec)  # an unknown suite or attack is one line, exit 2, before the run is created
     if config.reuse:
         config = config.model_copy(update={"reuse": _check_reuse(store, config)})
     recorder = RunRecorder.start(store, "harden", source.target, config.model_dump(mode="json"),
