@@ -74,6 +74,11 @@ def proposal_part(spec: str, heldout: list[Any], *, behaviors: int, judge: str, 
             "seconds": round(time.perf_counter() - start, 1)}
 
 
+def _float32(spec: str) -> str:
+    """The white-box detectors read weights and activations in float32 (an organism's spec loads bfloat16)."""
+    return spec.replace("dtype=bfloat16", "dtype=float32")
+
+
 def noise_part(spec: str, heldout: list[Any], *, behaviors: int, alpha: float,
                progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Noise injection on held-out arithmetic under the shipped high-stakes framing (local targets, float32)."""
@@ -83,7 +88,7 @@ def noise_part(spec: str, heldout: list[Any], *, behaviors: int, alpha: float,
 
     start = time.perf_counter()
     _, qa = split_items("arithmetic")
-    found = noise_detector(spec.replace("dtype=bfloat16", "dtype=float32"), qa[:behaviors],
+    found = noise_detector(_float32(spec), qa[:behaviors],
                            template=framing_data()["framings"]["high_stakes"], alpha=alpha, progress=progress)
     return {"noise_injection": found, "generated": found.pop("generated"),
             "seconds": round(time.perf_counter() - start, 1)}
@@ -95,7 +100,7 @@ def internals_part(spec: str, heldout: list[Any], *, behaviors: int, alpha: floa
     from .internals import internals_detector
 
     start = time.perf_counter()
-    found = internals_detector(spec.replace("dtype=bfloat16", "dtype=float32"), heldout[:behaviors],
+    found = internals_detector(_float32(spec), heldout[:behaviors],
                                candidates=candidates, sets=sets, alpha=alpha)
     return {"internals": found, "generated": 0, "seconds": round(time.perf_counter() - start, 1)}
 
