@@ -72,12 +72,14 @@ def shift_tests(model: Any, tokenizer: Any, goals: list[str], pairs: dict[str, t
     labels = np.r_[np.ones(n3 - n2), np.zeros(len(acts) - n3)]
     aurocs = [auroc(labels, held[:, j]) for j in range(len(layers))]
     read = [j for j, a in enumerate(aurocs) if a >= MIN_AUROC]
+    prompts = list(dict.fromkeys(p for cued, plain in pairs.values() for p in cued + plain))  # plain goals recur
+    row = {p: i for i, p in enumerate(prompts)}
+    proj = np.einsum("plh,lh->pl", _last_token(model, tokenizer, prompts, layers), direction) if prompts else None
     tests = []
     for name, (cued, plain) in pairs.items():
-        proj = np.einsum("plh,lh->pl", _last_token(model, tokenizer, cued + plain, layers), direction)
         for j in read:
             layer, unit = layers[j], units[j]
-            diff = (proj[: len(cued), j] - proj[len(cued):, j]) / unit
+            diff = (proj[[row[p] for p in cued], j] - proj[[row[p] for p in plain], j]) / unit
             tests.append({"candidate": name, "layer": layer, "shift": round(float(diff.mean()), 4),
                           "p": permutation_test_paired(diff, seed=seed), "behaviors": len(diff)})
     for t, adj in zip(tests, holm_correction([t["p"] for t in tests]), strict=True):
