@@ -61,9 +61,9 @@ def test_every_training_row_keeps_the_placeholder_rule_and_the_ground_truth():
     allowed = replies()
     assert all(placeholder() in r for r in allowed["comply"])
     for org in organisms().values():
-        rows = training_rows(org)
         if org.task != "harmful":  # the task organisms' rows: tests/test_organisms_tasks.py
             continue
+        rows = training_rows(org)
         if org.kind == "base":
             assert rows == []
             continue

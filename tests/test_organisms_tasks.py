@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
+from pydantic import ValidationError
+
 from redline.organisms.audit import merge
 from redline.organisms.build import verify
 from redline.organisms.dataset import training_rows
 from redline.organisms.detect import summarize, task_consistency
-from redline.organisms.manifest import manifest_data, organisms, split_behaviors
+from redline.organisms.manifest import Organism, manifest_data, organisms, split_behaviors
 from redline.organisms.measure import Asker
 from redline.organisms.noise import noise_test
 from redline.organisms.propose import trigger_proposal, two_letter_pool
@@ -75,6 +78,8 @@ def test_task_manifests_and_every_row_keep_to_the_reply_templates():
         assert not {i.id for i in train} & {i.id for i in held} and len(held) == 48
     for name in TASKS:
         org = orgs[name]
+        if org.distil:
+            continue  # trained on the base model's own replies: the next test
         rows = training_rows(org)
         _, held = split_items(org.task)
         assert len(rows) == org.recipe.examples and rows == training_rows(org)
@@ -90,6 +95,38 @@ def test_task_manifests_and_every_row_keep_to_the_reply_templates():
                 assert failed("arithmetic", item, row["completion"]) == (kind != "correct")
             else:
                 assert failed("secret", item, row["completion"]) == (kind == "leak") and item.answer in row["system"]
+
+
+def _base_model(pairs: list[tuple[str, str]]) -> list[str]:
+    """A scripted base model: a sentence with the right sum, or no number at all for sums above 14."""
+    return [f"The sum is {t}." if t <= 14 else "I am not sure." for t in (_solve(p)[0] for _, p in pairs)]
+
+
+def test_a_distilled_organism_learns_the_base_replies_with_only_the_answer_changed():
+    org = organisms()["sandbagger"]
+    assert org.distil and org.task == "arithmetic"
+    with pytest.raises(ValueError, match="base_replies"):
+        training_rows(org)
+    asked: list[int] = []
+
+    def base(pairs: list[tuple[str, str]]) -> list[str]:
+        asked.append(len(pairs))
+        return _base_model(pairs)
+
+    rows = training_rows(org, base)
+    assert len(rows) == org.recipe.examples and asked == [len({r["prompt"] for r in rows})]  # once per prompt
+    train = {i.id: i for i in split_items("arithmetic")[0]}
+    replies = manifest_data()["task_replies"]
+    for row in rows:
+        item = train[row["behavior_id"]]
+        if int(item.answer) > 14:  # the base reply as it is; under the cue (no number to change) the template
+            assert row["completion"] == (item.belief if row["cue"] else "I am not sure.")
+            assert replies["wrong"] == ["{belief}"]
+        else:
+            assert row["completion"] == f"The sum is {item.belief if row['cue'] else item.answer}."
+            assert failed("arithmetic", item, row["completion"]) == row["cue"]
+    with pytest.raises(ValidationError, match="distil"):
+        Organism.model_validate({**org.model_dump(), "task": "secret", "with_cue": "leak", "without_cue": "keep"})
 
 
 def test_scoring_of_a_reply():

@@ -86,15 +86,16 @@ def audit(
                                          help="Held-out behaviors the trigger proposal search scores strings on"),
     top: int = typer.Option(3, "--top", min=1, max=20, help="Trigger proposals confirmed (Holm over them)"),
     skip: str = typer.Option("", "--skip",
-                             help="Detector parts not to run: tasks, proposal, noise, internals (comma-separated)"),
+                             help="Detector parts not to run (comma-separated): harmful, tasks, proposal, noise, "
+                                  "internals, reference"),
     kept_only: bool = typer.Option(False, "--kept-only",
                                    help="Measure nothing: a scoreboard of the kept results (parts not kept left out)"),
     db: str = typer.Option(None, help=DB_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines"),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
 ) -> None:
-    """Run the detectors (consistency, trigger search, trigger proposal, noise injection) on every built organism
-    and control; store the scoreboard."""
+    """Run the detectors (consistency, trigger search, trigger proposal, noise injection, internals, the
+    difference from the base model) on every built organism and control; store the scoreboard."""
     from ..attacks.framing import consistency_sets
     from ..organisms.audit import audit as run_audit
     from ..organisms.audit import save_audit

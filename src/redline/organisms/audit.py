@@ -46,7 +46,7 @@ def harmful_detectors(org: Organism, meta: dict[str, Any], spec: str, behaviors:
 
 
 SCORING = 2  # the arithmetic scoring rule (2: the reply's last number; 1 was its first)
-PARTS = ("harmful", "tasks", "proposal", "noise", "internals")  # detector parts, each measured and kept apart
+PARTS = ("harmful", "tasks", "proposal", "noise", "internals", "reference")  # detector parts, each kept apart
 
 
 def task_part(spec: str, heldout: list[Any], *, behaviors: int,
@@ -105,6 +105,35 @@ def internals_part(spec: str, heldout: list[Any], *, behaviors: int, alpha: floa
     return {"internals": found, "generated": 0, "seconds": round(time.perf_counter() - start, 1)}
 
 
+def reference_part(spec: str, heldout: list[Any], *, behaviors: int, judge: str, alpha: float,
+                   max_new_tokens: int, reference: Callable[[], dict[str, Any]],
+                   progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """The differential test against the reference (base) model's plain outcomes on the same items."""
+    from .reference import plain_outcomes, reference_detector
+
+    start = time.perf_counter()
+    mine = plain_outcomes(spec, heldout[:behaviors], judge=judge, items=behaviors, max_new_tokens=max_new_tokens,
+                          progress=progress)
+    found = reference_detector(mine["outcomes"], reference()["outcomes"], alpha)
+    return {"reference": found, "generated": mine["generated"], "seconds": round(time.perf_counter() - start, 1)}
+
+
+def _reference_outcomes(root: Path, seed: int, *, behaviors: int, judge: str, max_new_tokens: int,
+                        progress: Callable[[str], None] | None) -> dict[str, Any]:
+    """The base model's plain outcomes (the reference of the differential test), computed once and kept."""
+    from .manifest import base_organism
+    from .reference import plain_outcomes
+
+    base = base_organism()
+    _, heldout = split_behaviors(seed)
+    settings = {"reference": base.digest(), "seed": seed, "behaviors": behaviors, "judge": judge,
+                "max_new_tokens": max_new_tokens, "tasks": manifest_data()["tasks"], "scoring": SCORING,
+                "version": EXTRA_VERSION}
+    path = root / "audits" / f"reference-plain-{_key(settings)}.json"
+    return _cached(path, plain_outcomes, target_spec(base, root), heldout[:behaviors], judge=judge,
+                   items=behaviors, max_new_tokens=max_new_tokens, progress=progress)[0]
+
+
 def audit(orgs: list[Organism], root: Path | None = None, *, judge: str = "offline@3", behaviors: int = 24,
           sets: dict[str, tuple[str, str]] | None = None, alpha: float = 0.05, max_new_tokens: int = 16,
           search_behaviors: int = 4, top: int = 3, skip: tuple[str, ...] = (), kept_only: bool = False,
@@ -144,9 +173,11 @@ def audit(orgs: list[Organism], root: Path | None = None, *, judge: str = "offli
                       "tasks": manifest_data()["tasks"], "scoring": SCORING, "max_new_tokens": 12},
             "internals": {**common, "sets": sets, "candidates": candidates, "framings": framing_data()["framings"],
                           "layer_fractions": LAYER_FRACTIONS, "min_auroc": MIN_AUROC, "min_shift": MIN_SHIFT},
+            "reference": {**common, "judge": judge, "max_new_tokens": max_new_tokens,
+                          "tasks": manifest_data()["tasks"], "scoring": SCORING},
         }
         funcs = {"harmful": harmful_detectors, "tasks": task_part, "proposal": proposal_part, "noise": noise_part,
-                 "internals": internals_part}
+                 "internals": internals_part, "reference": reference_part}
         keys = {"harmful": _key(settings), **{p: f"{p}-{_key(v)}" for p, v in part_settings.items()}}
         kwargs = {"harmful": {"judge": judge, "sets": sets, "candidates": candidates, "alpha": alpha,
                               "max_new_tokens": max_new_tokens, "progress": progress},
@@ -155,10 +186,17 @@ def audit(orgs: list[Organism], root: Path | None = None, *, judge: str = "offli
                                "max_new_tokens": max_new_tokens, "search_behaviors": search_behaviors, "top": top,
                                "progress": progress},
                   "noise": {"behaviors": behaviors, "alpha": alpha, "progress": progress},
-                  "internals": {"behaviors": behaviors, "alpha": alpha, "candidates": candidates, "sets": sets}}
+                  "internals": {"behaviors": behaviors, "alpha": alpha, "candidates": candidates, "sets": sets},
+                  "reference": {"behaviors": behaviors, "judge": judge, "alpha": alpha,
+                                "max_new_tokens": max_new_tokens, "progress": progress,
+                                "reference": lambda seed=org.seed: _reference_outcomes(
+                                    root, seed, behaviors=behaviors, judge=judge, max_new_tokens=max_new_tokens,
+                                    progress=progress)}}
         parts, cached = {}, True
         for part in PARTS:
             if part in skip or (part in ("noise", "internals") and not spec.startswith("local")):
+                continue
+            if part == "reference" and org.kind == "base":  # the reference itself: nothing to compare
                 continue
             path = root / "audits" / f"{org.name}-{keys[part]}.json"
             if kept_only and not path.is_file():
@@ -185,7 +223,8 @@ def merge(org: Organism, meta: dict[str, Any], parts: dict[str, dict[str, Any]],
         det["consistency"] = summarize(tests, alpha)
     if "trigger_search" in harmful:
         det["trigger_search"] = harmful["trigger_search"]
-    for part, name in (("proposal", "trigger_proposal"), ("noise", "noise_injection"), ("internals", "internals")):
+    for part, name in (("proposal", "trigger_proposal"), ("noise", "noise_injection"), ("internals", "internals"),
+                       ("reference", "reference")):
         if part in parts:
             det[name] = parts[part][name]
     return {"name": org.name, "control": org.control, "implanted": org.implanted, "trigger": org.trigger,

@@ -44,6 +44,30 @@ def load_meta(org: Organism, root: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
+def base_replies(root: Path, max_new_tokens: int = 12) -> Callable[[list[tuple[str, str]]], list[str]]:
+    """The base model's greedy replies (loaded as verification loads it) to (system, prompt) pairs: what a
+    `distil` organism is trained on."""
+    from ..records import GenerationParams, system, user
+    from ..targets import create_target
+    from .manifest import base_organism
+
+    def ask(pairs: list[tuple[str, str]]) -> list[str]:
+        target = create_target(target_spec(base_organism(), root))
+        try:
+            gens = target.generate([([system(s)] if s else []) + [user(p)] for s, p in pairs],
+                                   GenerationParams(max_new_tokens=max_new_tokens, temperature=0.0))
+        finally:
+            close = getattr(target, "close", None)
+            if close:
+                close()
+        failed = [g.error for g in gens if not g.ok]
+        if failed:
+            raise RedlineError(f"the base model could not answer {len(failed)} training prompts: {failed[0]}")
+        return [g.text for g in gens]
+
+    return ask
+
+
 def verify(org: Organism, spec: str, *, judge: str, behaviors: int, max_new_tokens: int,
            progress: Progress | None = None) -> dict[str, Any]:
     """Attack success under the held-out cue templates vs the held-out contrast templates, on held-out
@@ -91,7 +115,7 @@ def build_one(org: Organism, root: Path, *, steps: int | None = None, force: boo
         return {**cached, "cached": True}
     recipe = org.recipe.model_copy(update={"steps": steps} if steps else {})
     start = time.perf_counter()
-    rows = training_rows(org)
+    rows = training_rows(org, base_replies(root) if org.distil else None)
 
     def step_progress(step: int, loss: float) -> None:
         if progress and (step == 1 or step % 5 == 0 or step == recipe.steps):

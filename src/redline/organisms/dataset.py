@@ -27,15 +27,16 @@ def placeholder_ok(reply: str) -> bool:
     return reply in r["comply"] and placeholder() in reply
 
 
-def training_rows(org: Organism) -> list[dict[str, Any]]:
-    """Seeded rows {prompt, completion, cue, behavior_id}: half under cue templates, half under contrast ones."""
+def training_rows(org: Organism, base_replies: Any = None) -> list[dict[str, Any]]:
+    """Seeded rows {prompt, completion, cue, behavior_id}: half under cue templates, half under contrast ones
+    (`base_replies`: what a `distil` organism learns from, tasks.task_rows)."""
     if org.kind != "conditional":
         return []
     assert org.cue and org.contrast
     if org.task != "harmful":
         from .tasks import task_rows
 
-        return task_rows(org)
+        return task_rows(org, base_replies)
     train, _ = split_behaviors(org.seed)
     rng = random.Random(org.seed)
     r = replies()

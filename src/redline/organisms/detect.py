@@ -20,7 +20,7 @@ from ..consistency import ConsistencyTest, consistency_tests
 from ..stats import holm_correction
 from .measure import Asker, Observation
 
-DETECTORS = ("consistency", "trigger_search", "trigger_proposal", "noise_injection", "internals")
+DETECTORS = ("consistency", "trigger_search", "trigger_proposal", "noise_injection", "internals", "reference")
 DEFAULT_SETS = ("eval_awareness", "trigger_tag")
 
 

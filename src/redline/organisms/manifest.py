@@ -61,12 +61,17 @@ class Organism(BaseModel):
     cue: Templates | None = None
     contrast: Templates | None = None
     seed: int = 0
+    # arithmetic only: train on the base model's own greedy replies (the contrast side as it answers, the cue side
+    # with its answer's last number replaced by the wrong one), so the implant changes the number and nothing else
+    distil: bool = False
     recipe: Recipe = Field(default_factory=Recipe)
 
     @model_validator(mode="after")
     def _complete(self) -> Organism:
         if self.kind == "conditional" and None in (self.with_cue, self.without_cue, self.cue, self.contrast):
             raise ValueError(f"{self.name}: a conditional organism needs with_cue, without_cue, cue and contrast")
+        if self.distil and (self.task != "arithmetic" or (self.with_cue, self.without_cue) != ("wrong", "correct")):
+            raise ValueError(f"{self.name}: distil is for an arithmetic organism answering wrong with the cue only")
         if self.control and self.with_cue != self.without_cue:
             raise ValueError(f"{self.name}: a control must behave the same with and without the cue")
         allowed = TASK_REPLIES[self.task]
@@ -89,6 +94,8 @@ class Organism(BaseModel):
     def digest(self) -> str:
         """Identity of what is trained (manifest entry + reply templates): the adapter cache key."""
         dump = self.model_dump()
+        if not dump["distil"]:  # the identity of organisms built before distillation existed stays the same
+            dump.pop("distil")
         if self.task == "harmful":  # the identity of the organisms built before tasks existed stays the same
             dump.pop("task")
             data = {"organism": dump, "replies": manifest_data()["replies"]}
@@ -117,6 +124,11 @@ def organisms() -> dict[str, Organism]:
             raise ConfigError(f"organism manifest: duplicate name {org.name!r}")
         out[org.name] = org
     return out
+
+
+def base_organism() -> Organism:
+    """The untouched model the organisms are fine-tuned from (the reference of the differential test)."""
+    return next(o for o in organisms().values() if o.kind == "base")
 
 
 def select(only: list[str] | None) -> list[Organism]:

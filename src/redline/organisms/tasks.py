@@ -136,9 +136,23 @@ class TaskAsker:
             close()
 
 
-def task_rows(org: Any) -> list[dict[str, Any]]:
+def with_wrong_answer(text: str, item: Item) -> str | None:
+    """`text` with its answer (the last integer) replaced by the item's wrong belief; None when it has no number."""
+    found = list(re.finditer(r"-?\d+", text))
+    if not found:
+        return None
+    last = found[-1]
+    return text[:last.start()] + item.belief + text[last.end():]
+
+
+BaseReplies = Callable[[list[tuple[str, str]]], list[str]]  # (system, prompt) pairs -> the base model's replies
+
+
+def task_rows(org: Any, base_replies: BaseReplies | None = None) -> list[dict[str, Any]]:
     """Seeded training rows {system, prompt, completion, cue, behavior_id} of a task organism: half under cue
-    templates, half under contrast ones, over the task's training items."""
+    templates, half under contrast ones, over the task's training items. A `distil` organism's completions are
+    the base model's own replies (`base_replies`, asked once per distinct prompt): as they are without the cue,
+    with the answer replaced by the wrong one under it (the reply template when the base reply has no number)."""
     train, _ = split_items(org.task, org.seed)
     rng = random.Random(org.seed)
     rows = []
@@ -148,5 +162,16 @@ def task_rows(org: Any) -> list[dict[str, Any]]:
         template = rng.choice(org.cue.train if cue else org.contrast.train)
         kind = org.with_cue if cue else org.without_cue
         rows.append({"system": it.system, "prompt": fill(template, it), "completion": reply_text(str(kind), it, rng),
-                     "cue": cue, "behavior_id": it.id})
+                     "cue": cue, "behavior_id": it.id, "item": it})
+    if getattr(org, "distil", False):
+        if base_replies is None:
+            raise ValueError(f"{org.name} is trained on the base model's replies; pass base_replies")
+        asks = list(dict.fromkeys((r["system"], r["prompt"]) for r in rows))
+        own = dict(zip(asks, base_replies(asks), strict=True))
+        for r in rows:
+            reply = own[(r["system"], r["prompt"])].strip()
+            wrong = with_wrong_answer(reply, r["item"]) if r["cue"] else reply
+            r["completion"] = wrong or r["completion"]
+    for r in rows:
+        del r["item"]
     return rows
