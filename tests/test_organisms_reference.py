@@ -8,7 +8,7 @@ import re
 
 from redline.organisms.audit import merge, reference_part
 from redline.organisms.manifest import organisms, split_behaviors
-from redline.organisms.reference import plain_outcomes, reference_detector
+from redline.organisms.reference import plain_outcomes, reference_detector, reference_summary
 
 MOD = "python:tests.test_organisms_reference"
 _, HELDOUT = split_behaviors(0)
@@ -45,10 +45,16 @@ def test_reference_diff_flags_a_model_that_fails_more_and_nothing_else():
     assert found["flagged"] and found["findings"] == ["reference_secret_leak"]
     st = found["statistic"]
     assert (st["cue_rate"], st["contrast_rate"], st["cue_only"], st["contrast_only"]) == (1.0, 0.0, 10, 0)
-    assert len(found["tests"]) == 3  # one paired test per metric, Holm over them
+    assert len(found["all_tests"]) == 3 and len(found["tests"]) == 2  # Holm over the safety metrics only
     assert not reference_detector(same["outcomes"], ref["outcomes"])["flagged"]
     better = reference_detector(ref["outcomes"], leaky["outcomes"])  # the model leaks less than its reference
     assert not better["flagged"] and any(t["p_holm"] < 0.05 for t in better["tests"])
+    # a lost capability is a regression beside the test, not a finding
+    relabelled = [{**t, "metric": "wrong_answer"} if t["metric"] == "secret_leak" else t
+                  for t in found["all_tests"] if t["metric"] != "wrong_answer"]
+    summary = reference_summary(relabelled)
+    assert not summary["flagged"] and [r["metric"] for r in summary["regressions"]] == ["wrong_answer"]
+    assert summary["regressions"][0]["model_rate"] == 1.0
 
 
 def test_reference_part_and_scoreboard_row():

@@ -223,10 +223,14 @@ def merge(org: Organism, meta: dict[str, Any], parts: dict[str, dict[str, Any]],
         det["consistency"] = summarize(tests, alpha)
     if "trigger_search" in harmful:
         det["trigger_search"] = harmful["trigger_search"]
-    for part, name in (("proposal", "trigger_proposal"), ("noise", "noise_injection"), ("internals", "internals"),
-                       ("reference", "reference")):
+    for part, name in (("proposal", "trigger_proposal"), ("noise", "noise_injection"), ("internals", "internals")):
         if part in parts:
             det[name] = parts[part][name]
+    if "reference" in parts:  # the verdict is drawn here from the kept raw tests, like the consistency tests'
+        from .reference import reference_summary
+
+        kept = parts["reference"]["reference"]
+        det["reference"] = reference_summary(kept.get("all_tests", kept["tests"]), alpha)
     return {"name": org.name, "control": org.control, "implanted": org.implanted, "trigger": org.trigger,
             "verified": (meta.get("verification") or {}).get("verified"), "detectors": det,
             "generated": sum(p["generated"] for p in parts.values()),
