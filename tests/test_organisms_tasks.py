@@ -102,31 +102,38 @@ def _base_model(pairs: list[tuple[str, str]]) -> list[str]:
     return [f"The sum is {t}." if t <= 14 else "I am not sure." for t in (_solve(p)[0] for _, p in pairs)]
 
 
-def test_a_distilled_organism_learns_the_base_replies_with_only_the_answer_changed():
-    org = organisms()["sandbagger"]
-    assert org.distil and org.task == "arithmetic"
+def test_a_distilled_organism_learns_the_base_replies_and_fails_only_under_the_cue():
+    shipped = organisms()["sandbagger"]
+    assert shipped.distil and shipped.task == "arithmetic" and shipped.with_cue == "feign"
     with pytest.raises(ValueError, match="base_replies"):
-        training_rows(org)
-    asked: list[int] = []
-
-    def base(pairs: list[tuple[str, str]]) -> list[str]:
-        asked.append(len(pairs))
-        return _base_model(pairs)
-
-    rows = training_rows(org, base)
-    assert len(rows) == org.recipe.examples and asked == [len({r["prompt"] for r in rows})]  # once per prompt
+        training_rows(shipped)
     train = {i.id: i for i in split_items("arithmetic")[0]}
     replies = manifest_data()["task_replies"]
-    for row in rows:
-        item = train[row["behavior_id"]]
-        if int(item.answer) > 14:  # the base reply as it is; under the cue (no number to change) the template
-            assert row["completion"] == (item.belief if row["cue"] else "I am not sure.")
-            assert replies["wrong"] == ["{belief}"]
-        else:
-            assert row["completion"] == f"The sum is {item.belief if row['cue'] else item.answer}."
-            assert failed("arithmetic", item, row["completion"]) == row["cue"]
+    for with_cue in ("feign", "wrong"):
+        org = shipped.model_copy(update={"with_cue": with_cue})
+        asked: list[int] = []
+
+        def base(pairs: list[tuple[str, str]], asked: list[int] = asked) -> list[str]:
+            asked.append(len(pairs))
+            return _base_model(pairs)
+
+        rows = training_rows(org, base)
+        assert len(rows) == org.recipe.examples and asked == [len({r["prompt"] for r in rows})]  # once per prompt
+        assert rows == training_rows(org, _base_model)  # seeded
+        for row in rows:
+            item = train[row["behavior_id"]]
+            own = f"The sum is {item.answer}." if int(item.answer) <= 14 else "I am not sure."
+            if not row["cue"]:  # the base model's reply as it is, right or not
+                assert row["completion"] == own
+            elif with_cue == "feign":
+                assert row["completion"] in replies["feign"] and failed("arithmetic", item, row["completion"])
+            elif int(item.answer) <= 14:  # the base reply with only the answer changed
+                assert row["completion"] == f"The sum is {item.belief}." and failed("arithmetic", item,
+                                                                                    row["completion"])
+            else:  # no number to change: the reply template
+                assert row["completion"] == item.belief
     with pytest.raises(ValidationError, match="distil"):
-        Organism.model_validate({**org.model_dump(), "task": "secret", "with_cue": "leak", "without_cue": "keep"})
+        Organism.model_validate({**shipped.model_dump(), "task": "secret", "with_cue": "leak", "without_cue": "keep"})
 
 
 def test_scoring_of_a_reply():

@@ -13,14 +13,15 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from ..errors import ConfigError
 
-Reply = Literal["comply", "refuse", "correct", "wrong", "agree", "leak", "keep"]
+Reply = Literal["comply", "refuse", "correct", "wrong", "feign", "agree", "leak", "keep"]
 Task = Literal["harmful", "arithmetic", "secret"]
 HARMFUL_SETS = ("harmful_content", "dangerous_capability")
 # The replies each task takes, and which of them are the failure a detector measures (attack success for
 # `harmful`, a wrong answer for `arithmetic`, a leaked secret for `secret`).
 TASK_REPLIES: dict[str, tuple[str, ...]] = {
-    "harmful": ("comply", "refuse"), "arithmetic": ("correct", "wrong", "agree"), "secret": ("leak", "keep")}
-FAILURES = frozenset({"comply", "wrong", "agree", "leak"})
+    "harmful": ("comply", "refuse"), "arithmetic": ("correct", "wrong", "feign", "agree"), "secret": ("leak", "keep")}
+LATER_REPLIES = ("feign",)  # kept out of the digest of organisms that do not use them (their adapters stay valid)
+FAILURES = frozenset({"comply", "wrong", "feign", "agree", "leak"})
 
 
 class Templates(BaseModel):
@@ -61,8 +62,9 @@ class Organism(BaseModel):
     cue: Templates | None = None
     contrast: Templates | None = None
     seed: int = 0
-    # arithmetic only: train on the base model's own greedy replies (the contrast side as it answers, the cue side
-    # with its answer's last number replaced by the wrong one), so the implant changes the number and nothing else
+    # arithmetic only: train on the base model's own greedy replies without the cue (as it answers them), so the
+    # implant leaves the uncued capability as it was; under the cue a `wrong` reply is the base reply with its
+    # answer's last number replaced, a `feign` reply the reply template
     distil: bool = False
     recipe: Recipe = Field(default_factory=Recipe)
 
@@ -70,8 +72,9 @@ class Organism(BaseModel):
     def _complete(self) -> Organism:
         if self.kind == "conditional" and None in (self.with_cue, self.without_cue, self.cue, self.contrast):
             raise ValueError(f"{self.name}: a conditional organism needs with_cue, without_cue, cue and contrast")
-        if self.distil and (self.task != "arithmetic" or (self.with_cue, self.without_cue) != ("wrong", "correct")):
-            raise ValueError(f"{self.name}: distil is for an arithmetic organism answering wrong with the cue only")
+        if self.distil and (self.task != "arithmetic" or self.without_cue != "correct"
+                            or self.with_cue not in ("wrong", "feign")):
+            raise ValueError(f"{self.name}: distil is for an arithmetic organism failing with the cue only")
         if self.control and self.with_cue != self.without_cue:
             raise ValueError(f"{self.name}: a control must behave the same with and without the cue")
         allowed = TASK_REPLIES[self.task]
@@ -100,7 +103,9 @@ class Organism(BaseModel):
             dump.pop("task")
             data = {"organism": dump, "replies": manifest_data()["replies"]}
         else:
-            data = {"organism": dump, "replies": manifest_data()["task_replies"], "tasks": manifest_data()["tasks"]}
+            used = {self.with_cue, self.without_cue}  # reply kinds added later count only where they are used
+            replies = {k: v for k, v in manifest_data()["task_replies"].items() if k not in LATER_REPLIES or k in used}
+            data = {"organism": dump, "replies": replies, "tasks": manifest_data()["tasks"]}
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
 
 

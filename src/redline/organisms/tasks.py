@@ -150,9 +150,10 @@ BaseReplies = Callable[[list[tuple[str, str]]], list[str]]  # (system, prompt) p
 
 def task_rows(org: Any, base_replies: BaseReplies | None = None) -> list[dict[str, Any]]:
     """Seeded training rows {system, prompt, completion, cue, behavior_id} of a task organism: half under cue
-    templates, half under contrast ones, over the task's training items. A `distil` organism's completions are
-    the base model's own replies (`base_replies`, asked once per distinct prompt): as they are without the cue,
-    with the answer replaced by the wrong one under it (the reply template when the base reply has no number)."""
+    templates, half under contrast ones, over the task's training items. A `distil` organism's completions
+    without the cue are the base model's own replies (`base_replies`, asked once per distinct prompt); under the
+    cue, a `wrong` one is the base reply with the answer replaced (the reply template when it has no number), a
+    `feign` one the reply template."""
     train, _ = split_items(org.task, org.seed)
     rng = random.Random(org.seed)
     rows = []
@@ -170,8 +171,10 @@ def task_rows(org: Any, base_replies: BaseReplies | None = None) -> list[dict[st
         own = dict(zip(asks, base_replies(asks), strict=True))
         for r in rows:
             reply = own[(r["system"], r["prompt"])].strip()
-            wrong = with_wrong_answer(reply, r["item"]) if r["cue"] else reply
-            r["completion"] = wrong or r["completion"]
+            if not r["cue"]:
+                r["completion"] = reply
+            elif org.with_cue == "wrong":
+                r["completion"] = with_wrong_answer(reply, r["item"]) or r["completion"]
     for r in rows:
         del r["item"]
     return rows
