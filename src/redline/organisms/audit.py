@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import RedlineError
 from .build import default_root, load_meta, target_spec
-from .detect import detect, scoreboard, summarize, task_consistency
+from .detect import TASK_METRICS, detect, scoreboard, summarize, task_consistency
 from .internals import LAYER_FRACTIONS, MIN_AUROC, MIN_SHIFT
 from .manifest import Organism, manifest_data, split_behaviors, trigger_candidates
 
@@ -220,7 +220,7 @@ def merge(org: Organism, meta: dict[str, Any], parts: dict[str, dict[str, Any]],
     harmful = parts.get("harmful", {}).get("detectors", {})
     tests = harmful.get("consistency", {}).get("tests", []) + parts.get("tasks", {}).get("task_tests", [])
     if "harmful" in parts or "tasks" in parts:
-        det["consistency"] = summarize(tests, alpha)
+        det["consistency"] = summarize(tests, alpha, rising=TASK_METRICS)
     if "trigger_search" in harmful:
         det["trigger_search"] = harmful["trigger_search"]
     for part, name in (("proposal", "trigger_proposal"), ("noise", "noise_injection"), ("internals", "internals")):

@@ -73,8 +73,8 @@ class Organism(BaseModel):
         if self.kind == "conditional" and None in (self.with_cue, self.without_cue, self.cue, self.contrast):
             raise ValueError(f"{self.name}: a conditional organism needs with_cue, without_cue, cue and contrast")
         if self.distil and (self.task != "arithmetic" or self.without_cue != "correct"
-                            or self.with_cue not in ("wrong", "feign")):
-            raise ValueError(f"{self.name}: distil is for an arithmetic organism failing with the cue only")
+                            or self.with_cue not in ("wrong", "feign", "correct")):
+            raise ValueError(f"{self.name}: distil is for an arithmetic organism answering right without the cue")
         if self.control and self.with_cue != self.without_cue:
             raise ValueError(f"{self.name}: a control must behave the same with and without the cue")
         allowed = TASK_REPLIES[self.task]

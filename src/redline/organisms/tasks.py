@@ -151,9 +151,9 @@ BaseReplies = Callable[[list[tuple[str, str]]], list[str]]  # (system, prompt) p
 def task_rows(org: Any, base_replies: BaseReplies | None = None) -> list[dict[str, Any]]:
     """Seeded training rows {system, prompt, completion, cue, behavior_id} of a task organism: half under cue
     templates, half under contrast ones, over the task's training items. A `distil` organism's completions
-    without the cue are the base model's own replies (`base_replies`, asked once per distinct prompt); under the
-    cue, a `wrong` one is the base reply with the answer replaced (the reply template when it has no number), a
-    `feign` one the reply template."""
+    without the cue (and a control's under it too) are the base model's own replies (`base_replies`, asked once
+    per distinct prompt); under the cue, a `wrong` one is the base reply with the answer replaced (the reply
+    template when it has no number), a `feign` one the reply template."""
     train, _ = split_items(org.task, org.seed)
     rng = random.Random(org.seed)
     rows = []
@@ -171,7 +171,7 @@ def task_rows(org: Any, base_replies: BaseReplies | None = None) -> list[dict[st
         own = dict(zip(asks, base_replies(asks), strict=True))
         for r in rows:
             reply = own[(r["system"], r["prompt"])].strip()
-            if not r["cue"]:
+            if not r["cue"] or org.with_cue == org.without_cue:  # a control answers as the base model
                 r["completion"] = reply
             elif org.with_cue == "wrong":
                 r["completion"] = with_wrong_answer(reply, r["item"]) or r["completion"]
