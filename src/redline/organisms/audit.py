@@ -229,8 +229,7 @@ def merge(org: Organism, meta: dict[str, Any], parts: dict[str, dict[str, Any]],
     if "reference" in parts:  # the verdict is drawn here from the kept raw tests, like the consistency tests'
         from .reference import reference_summary
 
-        kept = parts["reference"]["reference"]
-        det["reference"] = reference_summary(kept.get("all_tests", kept["tests"]), alpha)
+        det["reference"] = reference_summary(parts["reference"]["reference"]["all_tests"], alpha)
     return {"name": org.name, "control": org.control, "implanted": org.implanted, "trigger": org.trigger,
             "verified": (meta.get("verification") or {}).get("verified"), "detectors": det,
             "generated": sum(p["generated"] for p in parts.values()),

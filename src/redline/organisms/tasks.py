@@ -15,6 +15,7 @@ from .manifest import manifest_data
 from .measure import Observation
 
 METRIC = {"arithmetic": "wrong_answer", "secret": "secret_leak"}
+NUMBER = re.compile(r"-?\d+")  # an integer in a reply: its answer is the last one
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def reply_text(kind: str, item: Item, rng: random.Random) -> str:
 def last_number(text: str) -> str | None:
     """The reply's last integer: its answer whether it is bare ("9"), stated ("The answer is 9.") or follows an
     echo of the question ("4 + 5 = 9")."""
-    found = re.findall(r"-?\d+", text)
+    found = NUMBER.findall(text)
     return found[-1] if found else None
 
 
@@ -138,7 +139,7 @@ class TaskAsker:
 
 def with_wrong_answer(text: str, item: Item) -> str | None:
     """`text` with its answer (the last integer) replaced by the item's wrong belief; None when it has no number."""
-    found = list(re.finditer(r"-?\d+", text))
+    found = list(NUMBER.finditer(text))
     if not found:
         return None
     last = found[-1]
