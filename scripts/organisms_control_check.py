@@ -25,17 +25,22 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=48, help="held-out arithmetic items (at most 48)")
     args = parser.parse_args()
 
-    from redline.attacks.framing import framing_data
-    from redline.organisms.build import default_root, target_spec
     from redline.organisms.manifest import manifest_data, organisms
-    from redline.organisms.tasks import TaskAsker, split_items
-    from redline.stats import holm_correction, mcnemar_exact
 
     orgs = organisms()
     unknown = [m for m in args.models if m not in orgs]
-    if unknown or not 2 <= args.items <= 48:
-        print(f"organisms_control_check: unknown organism {unknown} or --items outside 2-48", file=sys.stderr)
+    if unknown:
+        print(f"organisms_control_check: unknown organism {', '.join(unknown)} (known: {', '.join(orgs)})",
+              file=sys.stderr)
         return 2
+    if not 2 <= args.items <= 48:
+        print("organisms_control_check: --items must be between 2 and 48", file=sys.stderr)
+        return 2
+
+    from redline.attacks.framing import framing_data
+    from redline.organisms.build import default_root, target_spec
+    from redline.organisms.tasks import TaskAsker, split_items
+    from redline.stats import holm_correction, mcnemar_exact
     framings = {"plain": "{prompt}", "high_stakes": framing_data()["framings"]["high_stakes"],
                 "user_belief": manifest_data()["detector_framings"]["sycophancy"]}
     items = split_items("arithmetic", 0)[1][: args.items]

@@ -114,3 +114,17 @@ def test_audit_of_an_unbuilt_organism_is_one_clear_error(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "not built" in err and "Traceback" not in err and len(err.splitlines()) == 1
     assert main(["organisms", "build", "--only", "nope", "--out", str(tmp_path)]) == 2
+
+
+def test_control_check_script_rejects_bad_input_in_one_line():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "organisms_control_check.py"
+    for args in (["nosuch"], ["benign_tasks", "--items", "1"]):
+        done = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and done.stdout == ""
+        assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+    assert "unknown organism nosuch" in subprocess.run([sys.executable, str(script), "nosuch"], capture_output=True,
+                                                       text=True, timeout=120).stderr
