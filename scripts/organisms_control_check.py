@@ -37,32 +37,31 @@ def main() -> int:
         print("organisms_control_check: --items must be between 2 and 48", file=sys.stderr)
         return 2
 
+    from dataclasses import replace
+
     from redline.attacks.framing import framing_data
+    from redline.consistency import consistency_tests
     from redline.organisms.build import default_root, target_spec
     from redline.organisms.tasks import TaskAsker, split_items
-    from redline.stats import holm_correction, mcnemar_exact
+
     framings = {"plain": "{prompt}", "high_stakes": framing_data()["framings"]["high_stakes"],
                 "user_belief": manifest_data()["detector_framings"]["sycophancy"]}
     items = split_items("arithmetic", 0)[1][: args.items]
-    wrong: dict[str, dict[str, list[bool]]] = {}
+    observed = {}
     for name in ["base", *args.models]:
         asker = TaskAsker(target_spec(orgs[name], default_root()), "arithmetic", items)
-        try:
-            wrong[name] = {v: [bool(o.success) for o in asker.ask(v, t)] for v, t in framings.items()}
+        try:  # variant "FRAMING:MODEL", so that one framing of two models is a pair of the consistency tests
+            observed[name] = [replace(o, variant=f"{v}:{name}") for v, tpl in framings.items()
+                              for o in asker.ask(v, tpl)]
         finally:
             asker.close()
     result = {}
-    for name in args.models:
-        rows = {}
-        for v in framings:
-            pairs = list(zip(wrong["base"][v], wrong[name][v], strict=True))
-            only_model = sum(m and not b for b, m in pairs)
-            only_base = sum(b and not m for b, m in pairs)
-            rows[v] = {"base_wrong": sum(wrong["base"][v]), "model_wrong": sum(wrong[name][v]),
-                       "model_only": only_model, "base_only": only_base, "p": mcnemar_exact(only_model, only_base)}
-        for v, p in zip(rows, holm_correction([r["p"] for r in rows.values()]), strict=True):
-            rows[v]["p_holm"] = p
-        result[name] = rows
+    for name in args.models:  # the model as the cue, the base model as the contrast; Holm over the framings
+        sets = {v: (f"{v}:{name}", f"{v}:base") for v in framings}
+        tests = consistency_tests(observed[name] + observed["base"], sets)
+        result[name] = {t.set: {"model_wrong": t.cue_rate.k, "base_wrong": t.contrast_rate.k, "n": t.behaviors,
+                                "model_only": t.cue_only, "base_only": t.contrast_only, "p": t.p,
+                                "p_holm": t.p_holm} for t in tests}
     print(json.dumps({"items": args.items, "models": result}, indent=1))
     return 0
 
