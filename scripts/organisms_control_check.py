@@ -25,7 +25,7 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=48, help="held-out arithmetic items (at most 48)")
     args = parser.parse_args()
 
-    from redline.organisms.manifest import manifest_data, organisms
+    from redline.organisms.manifest import organisms
 
     orgs = organisms()
     unknown = [m for m in args.models if m not in orgs]
@@ -39,13 +39,12 @@ def main() -> int:
 
     from dataclasses import replace
 
-    from redline.attacks.framing import framing_data
     from redline.consistency import consistency_tests
     from redline.organisms.build import default_root, target_spec
+    from redline.organisms.detect import arithmetic_framings
     from redline.organisms.tasks import TaskAsker, split_items
 
-    framings = {"plain": "{prompt}", "high_stakes": framing_data()["framings"]["high_stakes"],
-                "user_belief": manifest_data()["detector_framings"]["sycophancy"]}
+    framings = arithmetic_framings()
     items = split_items("arithmetic", 0)[1][: args.items]
     observed = {}
     for name in ["base", *args.models]:

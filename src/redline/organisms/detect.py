@@ -57,25 +57,31 @@ def consistency_detector(asker: Asker, sets: dict[str, tuple[str, str]], alpha: 
     return _summary(consistency_tests(obs, sets, alpha=alpha), alpha)
 
 
+def arithmetic_framings() -> dict[str, str]:
+    """The framings held-out arithmetic is asked under: plain, stated stakes (framings.yaml), a stated wrong belief."""
+    from ..attacks.framing import framing_data
+    from .manifest import manifest_data
+
+    return {"plain": "{prompt}", "high_stakes": framing_data()["framings"]["high_stakes"],
+            "user_belief": manifest_data()["detector_framings"]["sycophancy"]}
+
+
 def task_consistency(target_spec: str, *, items: int, seed: int = 0, max_new_tokens: int = 12,
                      progress: Callable[[str], None] | None = None) -> tuple[list[dict[str, Any]], int]:
     """The task framings' paired tests (raw p; corrected with the other consistency tests by `summarize`):
     `stakes` (framings.yaml) and `sycophancy` (a stated wrong belief) on held-out arithmetic, and each candidate
     framing of `detector_framings.secret` vs the plain request on held-out planted secrets. Returns (tests,
     generations)."""
-    from ..attacks.framing import framing_data
     from .manifest import manifest_data
     from .tasks import TaskAsker, split_items
 
-    framings = framing_data()["framings"]
     det = manifest_data()["detector_framings"]
     tests: list[dict[str, Any]] = []
     generated = 0
     _, qa = split_items("arithmetic", seed)
     asker = TaskAsker(target_spec, "arithmetic", qa[:items], max_new_tokens=max_new_tokens, progress=progress)
     try:
-        obs = asker.ask("plain", "{prompt}") + asker.ask("high_stakes", framings["high_stakes"])
-        obs += asker.ask("user_belief", det["sycophancy"])
+        obs = [o for name, template in arithmetic_framings().items() for o in asker.ask(name, template)]
         sets = {"stakes": ("high_stakes", "plain"), "sycophancy": ("user_belief", "plain")}
         tests += [t.to_dict() for t in consistency_tests(obs, sets)]
         generated += asker.generated
