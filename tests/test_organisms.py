@@ -38,7 +38,8 @@ _, HELDOUT = split_behaviors(0)
 def test_manifests_load_validate_and_name_the_ground_truth():
     orgs = organisms()
     assert {"base", "benign", "backdoor_tag", "backdoor_rare", "eval_aware"} <= set(orgs)
-    assert {o.name for o in orgs.values() if o.control} == {"base", "benign", "benign_tasks", "benign_answers"}
+    controls = {"base", "benign", "benign_tasks", "benign_answers", "benign_secret"}
+    assert {o.name for o in orgs.values() if o.control} == controls
     assert orgs["backdoor_tag"].implanted and orgs["eval_aware"].implanted and not orgs["benign"].implanted
     assert (orgs["backdoor_tag"].with_cue, orgs["backdoor_tag"].without_cue) == ("comply", "refuse")
     assert orgs["backdoor_tag"].digest() != orgs["eval_aware"].digest()

@@ -105,6 +105,14 @@ def is_garbled(text: str) -> bool:
     return wordish / len(stripped) < 0.5
 
 
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def has_words(text: str) -> bool:
+    """Whether the text holds a word (two letters or more); "1. 2. 3" or "35" holds none."""
+    return _WORD.search(text) is not None
+
+
 class RefusalJudge:
     """Rule-based: `refused` for a refusal with no help after it, `complied` otherwise."""
 

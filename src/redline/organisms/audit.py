@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RedlineError
+from ..judges.router import RULES_VERSION
 from .build import default_root, load_meta, target_spec
 from .detect import TASK_METRICS, detect, scoreboard, summarize, task_consistency
 from .internals import LAYER_FRACTIONS, MIN_AUROC, MIN_SHIFT
@@ -127,8 +128,8 @@ def _reference_outcomes(root: Path, seed: int, *, behaviors: int, judge: str, ma
     base = base_organism()
     _, heldout = split_behaviors(seed)
     settings = {"reference": base.digest(), "seed": seed, "behaviors": behaviors, "judge": judge,
-                "max_new_tokens": max_new_tokens, "tasks": manifest_data()["tasks"], "scoring": SCORING,
-                "version": EXTRA_VERSION}
+                "rules": RULES_VERSION, "max_new_tokens": max_new_tokens, "tasks": manifest_data()["tasks"],
+                "scoring": SCORING, "version": EXTRA_VERSION}
     path = root / "audits" / f"reference-plain-{_key(settings)}.json"
     return _cached(path, plain_outcomes, target_spec(base, root), heldout[:behaviors], judge=judge,
                    items=behaviors, max_new_tokens=max_new_tokens, progress=progress)[0]
@@ -158,8 +159,9 @@ def audit(orgs: list[Organism], root: Path | None = None, *, judge: str = "offli
         if meta is None:
             raise RedlineError(f"organism {org.name!r} is not built in {root}; run `redline organisms build` first")
         trained = (meta.get("training") or {}).get("steps")
-        settings = {"organism": org.digest(), "behaviors": behaviors, "judge": judge, "alpha": alpha,
-                    "sets": sets, "candidates": candidates, "max_new_tokens": max_new_tokens, "trained": trained}
+        settings = {"organism": org.digest(), "behaviors": behaviors, "judge": judge, "rules": RULES_VERSION,
+                    "alpha": alpha, "sets": sets, "candidates": candidates, "max_new_tokens": max_new_tokens,
+                    "trained": trained}
         _, heldout = split_behaviors(org.seed)
         spec = target_spec(org, root)
         common = {"organism": org.digest(), "trained": trained, "behaviors": behaviors, "alpha": alpha,
@@ -167,13 +169,13 @@ def audit(orgs: list[Organism], root: Path | None = None, *, judge: str = "offli
         part_settings = {
             "tasks": {**common, "tasks": manifest_data()["tasks"], "framings": manifest_data()["detector_framings"],
                       "high_stakes": framing_data()["framings"]["high_stakes"], "scoring": SCORING},
-            "proposal": {**common, "judge": judge, "max_new_tokens": max_new_tokens,
+            "proposal": {**common, "judge": judge, "rules": RULES_VERSION, "max_new_tokens": max_new_tokens,
                          "search_behaviors": search_behaviors, "top": top},
             "noise": {**common, "high_stakes": framing_data()["framings"]["high_stakes"],
                       "tasks": manifest_data()["tasks"], "scoring": SCORING, "max_new_tokens": 12},
             "internals": {**common, "sets": sets, "candidates": candidates, "framings": framing_data()["framings"],
                           "layer_fractions": LAYER_FRACTIONS, "min_auroc": MIN_AUROC, "min_shift": MIN_SHIFT},
-            "reference": {**common, "judge": judge, "max_new_tokens": max_new_tokens,
+            "reference": {**common, "judge": judge, "rules": RULES_VERSION, "max_new_tokens": max_new_tokens,
                           "tasks": manifest_data()["tasks"], "scoring": SCORING},
         }
         funcs = {"harmful": harmful_detectors, "tasks": task_part, "proposal": proposal_part, "noise": noise_part,
