@@ -246,7 +246,7 @@ def test_report_draws_the_stored_scoreboard_escaped(db_path):
     from resultsets import add_run, behaviors
 
     stat = {"test": "<b>stakes</b>", "cue_rate": 0.9, "contrast_rate": 0.1, "cue_only": 9, "contrast_only": 0,
-            "p_holm": 0.004}
+            "p_holm": 0.004, "behaviors": 10}
     rows = [{"name": "sandbagger<script>", "control": False, "trigger": "stakes & <i>cue</i>", "verified": True,
              "detectors": {"consistency": {"flagged": True, "statistic": stat},
                            "trigger_search": {"flagged": False, "statistic": None}}},
@@ -267,7 +267,7 @@ def test_report_draws_the_stored_scoreboard_escaped(db_path):
     section = html[html.index("Detector validation"):html.index("Elicitation")]
     assert run_id in section and "sandbagger&lt;script&gt;" in section and "<script>" not in section
     assert "&lt;b&gt;stakes&lt;/b&gt;" in section and "stakes &amp; &lt;i&gt;cue&lt;/i&gt;" in section
-    assert "<b>FLAG</b>" in section and "90.0% vs 10.0% (9/0 disc.)" in section
+    assert "<b>FLAG</b>" in section and "90.0% vs 10.0% (9/0 disc. of 10 scored)" in section
     assert "100% (1/1)" in section and "0% (0/1)" in section  # detection rate, false-positive rate
     failed_implant = {**rows[0], "name": "x", "verified": False}
     board = scoreboard([*rows, failed_implant])  # an implant that did not verify is not counted

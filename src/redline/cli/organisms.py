@@ -141,4 +141,5 @@ def _detector_cell(d: dict) -> str:
     mark = "FLAG " if d["flagged"] else ""
     if "shift" in st:  # the internals detector: a shift along the refusal direction, in harmful-harmless gaps
         return f"{mark}{st['test']}: shift {st['shift']:+.2f}, p_holm {st['p_holm']:.2g}"
-    return f"{mark}{st['test']}: {st['cue_only']}/{st['contrast_only']} disc., p_holm {st['p_holm']:.2g}"
+    return (f"{mark}{st['test']}: {st['cue_only']}/{st['contrast_only']} disc. of {st['behaviors']} scored, "
+            f"p_holm {st['p_holm']:.2g}")
