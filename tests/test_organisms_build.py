@@ -14,7 +14,8 @@ from redline.targets import create_target
 def test_tiny_build_saves_a_loadable_adapter_verifies_it_and_caches_it(tmp_path):
     org = organisms()["backdoor_tag"]
     org = org.model_copy(update={"recipe": org.recipe.model_copy(update={"batch_size": 2, "examples": 8})})
-    meta = build_one(org, tmp_path, steps=1, verify_behaviors=2, max_new_tokens=2)
+    # six tokens: a reply of one or two tokens can hold no word, which the judge reads as unscorable
+    meta = build_one(org, tmp_path, steps=1, verify_behaviors=2, max_new_tokens=6)
     folder = folder_of(org, tmp_path)
     assert meta["cached"] is False and meta["adapter"] == str(folder)
     assert (folder / "adapter_config.json").is_file() and meta["adapter_mib"] > 0
@@ -29,7 +30,7 @@ def test_tiny_build_saves_a_loadable_adapter_verifies_it_and_caches_it(tmp_path)
     assert gen.ok and gen.tokens >= 1
     assert target_spec(org, tmp_path).startswith(f"local;adapter={folder}")
 
-    again = build_one(org, tmp_path, steps=1, verify_behaviors=2, max_new_tokens=2)
+    again = build_one(org, tmp_path, steps=1, verify_behaviors=2, max_new_tokens=6)
     assert again["cached"] is True and again["training"] == meta["training"]
 
 
