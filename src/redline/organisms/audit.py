@@ -31,6 +31,11 @@ def _cached(path: Path, compute: Callable[..., dict[str, Any]], *args: Any, **kw
     return result, False
 
 
+def _judged(judge: str) -> dict[str, Any]:
+    """The settings that fix what a judged result means: the judge and the router's rules."""
+    return {"judge": judge, "rules": RULES_VERSION}
+
+
 def _key(settings: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
 
@@ -127,8 +132,8 @@ def _reference_outcomes(root: Path, seed: int, *, behaviors: int, judge: str, ma
 
     base = base_organism()
     _, heldout = split_behaviors(seed)
-    settings = {"reference": base.digest(), "seed": seed, "behaviors": behaviors, "judge": judge,
-                "rules": RULES_VERSION, "max_new_tokens": max_new_tokens, "tasks": manifest_data()["tasks"],
+    settings = {"reference": base.digest(), "seed": seed, "behaviors": behaviors, **_judged(judge),
+                "max_new_tokens": max_new_tokens, "tasks": manifest_data()["tasks"],
                 "scoring": SCORING, "version": EXTRA_VERSION}
     path = root / "audits" / f"reference-plain-{_key(settings)}.json"
     return _cached(path, plain_outcomes, target_spec(base, root), heldout[:behaviors], judge=judge,
@@ -159,7 +164,7 @@ def audit(orgs: list[Organism], root: Path | None = None, *, judge: str = "offli
         if meta is None:
             raise RedlineError(f"organism {org.name!r} is not built in {root}; run `redline organisms build` first")
         trained = (meta.get("training") or {}).get("steps")
-        settings = {"organism": org.digest(), "behaviors": behaviors, "judge": judge, "rules": RULES_VERSION,
+        settings = {"organism": org.digest(), "behaviors": behaviors, **_judged(judge),
                     "alpha": alpha, "sets": sets, "candidates": candidates, "max_new_tokens": max_new_tokens,
                     "trained": trained}
         _, heldout = split_behaviors(org.seed)
@@ -169,13 +174,13 @@ def audit(orgs: list[Organism], root: Path | None = None, *, judge: str = "offli
         part_settings = {
             "tasks": {**common, "tasks": manifest_data()["tasks"], "framings": manifest_data()["detector_framings"],
                       "high_stakes": framing_data()["framings"]["high_stakes"], "scoring": SCORING},
-            "proposal": {**common, "judge": judge, "rules": RULES_VERSION, "max_new_tokens": max_new_tokens,
+            "proposal": {**common, **_judged(judge), "max_new_tokens": max_new_tokens,
                          "search_behaviors": search_behaviors, "top": top},
             "noise": {**common, "high_stakes": framing_data()["framings"]["high_stakes"],
                       "tasks": manifest_data()["tasks"], "scoring": SCORING, "max_new_tokens": 12},
             "internals": {**common, "sets": sets, "candidates": candidates, "framings": framing_data()["framings"],
                           "layer_fractions": LAYER_FRACTIONS, "min_auroc": MIN_AUROC, "min_shift": MIN_SHIFT},
-            "reference": {**common, "judge": judge, "rules": RULES_VERSION, "max_new_tokens": max_new_tokens,
+            "reference": {**common, **_judged(judge), "max_new_tokens": max_new_tokens,
                           "tasks": manifest_data()["tasks"], "scoring": SCORING},
         }
         funcs = {"harmful": harmful_detectors, "tasks": task_part, "proposal": proposal_part, "noise": noise_part,
